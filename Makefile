@@ -1,0 +1,108 @@
+# wudf build. `make` builds the library and tools; `make test` runs every test;
+# `make help` lists the targets.
+
+CC        ?= cc
+BUILD     ?= build
+WERROR    ?= 0
+SAN       ?= 0
+OPT       ?= -O2 -g
+
+WARNINGS  := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes
+CPPFLAGS  += -Iinclude -Isrc -I$(BUILD)/gen -D_GNU_SOURCE
+CFLAGS    := -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARNINGS) $(CFLAGS)
+LDLIBS    += -lm -lpthread -ldl -lrt
+ifeq ($(WERROR),1)
+  CFLAGS  += -Werror
+endif
+ifeq ($(SAN),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/shim_abi_text.o
+TEST_SRC  := $(sort $(wildcard tests/*.c))
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC   := $(sort $(wildcard cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SPEC_SRC  := $(sort $(wildcard tests/spectest/*.c))
+SPEC_OBJ  := $(SPEC_SRC:%.c=$(BUILD)/%.o)
+TESTSUITE ?= ../shared/wasm-testsuite
+
+.PHONY: all lib test unit spectest asan fuzz format format-check clean help deps demo
+
+all: lib $(BUILD)/wudf
+
+help:
+	@echo "make            build libwudf and the wudf command into $(BUILD)/"
+	@echo "make deps       install the Debian packages wudf needs (root)"
+	@echo "make demo       run the library demo"
+	@echo "make test       unit tests, then the WebAssembly spec tests"
+	@echo "make unit       unit tests only"
+	@echo "make spectest   WebAssembly spec tests from $(TESTSUITE)"
+	@echo "make asan       the test suite built with ASan+UBSan"
+	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make format     clang-format every C file"
+
+deps:
+	./scripts/install-deps.sh
+
+lib: $(BUILD)/libwudf.a $(BUILD)/libwudf.so
+
+$(BUILD)/libwudf.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libwudf.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/wudf: $(CLI_OBJ) $(BUILD)/libwudf.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libwudf.a $(LDLIBS)
+
+# The shim ABI header is compiled into the library and also pasted into every
+# generated shim; this turns it into a C string.
+$(BUILD)/gen/shim_abi_text.c: src/translate/shim_abi.h scripts/embed-text.sh
+	@mkdir -p $(@D)
+	./scripts/embed-text.sh wudf_shim_abi_text < $< > $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libwudf.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libwudf.a $(LDLIBS)
+
+$(BUILD)/spectest: $(SPEC_OBJ) $(BUILD)/libwudf.a
+	$(CC) $(LDFLAGS) -o $@ $(SPEC_OBJ) $(BUILD)/libwudf.a -ljansson $(LDLIBS)
+
+demo: all
+	./examples/demo.sh $(BUILD)
+
+unit: $(BUILD)/run_tests
+	$(BUILD)/run_tests $(TEST_FILTER)
+
+spectest: $(BUILD)/spectest
+	./tests/spectest/run.sh $(BUILD) $(TESTSUITE)
+
+test: unit spectest
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	./fuzz/run.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SPEC_OBJ:.o=.d)

@@ -1,0 +1,347 @@
+/*
+ * wudf — sandboxed WebAssembly user-defined functions for data engines.
+ *
+ * This header is the reference for the library's public API.
+ *
+ * Objects and their lifetimes
+ *   wudf_engine    configuration, compiled-module cache, host imports.
+ *                  Thread-safe. Must outlive every module loaded with it.
+ *   wudf_module    a validated module, translated and compiled to native code.
+ *                  Immutable and thread-safe once loaded. Must outlive its
+ *                  instances.
+ *   wudf_instance  one sandbox: linear memory, tables, globals, captured output
+ *                  and limits. Used by one thread at a time; only
+ *                  wudf_instance_interrupt() may be called from another thread.
+ *
+ * Errors
+ *   Every fallible call returns a wudf_status and, when `err` is not NULL,
+ *   fills it with the same status and a message that names the problem and
+ *   where it is. WUDF_OK is 0. Traps have their own codes (WUDF_TRAP_*).
+ *
+ * Ownership
+ *   "owned" means the caller must release the object with the named function;
+ *   "borrowed" means the pointer stays valid only as long as the object it
+ *   came from. Every *_free function accepts NULL.
+ */
+#ifndef WUDF_H
+#define WUDF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WUDF_API __attribute__((visibility("default")))
+#else
+#define WUDF_API
+#endif
+
+#define WUDF_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum wudf_status {
+  WUDF_OK = 0,
+  WUDF_ERR_ARG,         /* an argument is invalid (NULL, out of range) */
+  WUDF_ERR_NOMEM,       /* host memory or address space exhausted */
+  WUDF_ERR_IO,          /* reading a file or using a directory failed */
+  WUDF_ERR_MALFORMED,   /* not a well-formed WebAssembly binary */
+  WUDF_ERR_INVALID,     /* well-formed but fails WebAssembly validation */
+  WUDF_ERR_UNSUPPORTED, /* uses a feature wudf cannot run (SIMD, threads, ...) */
+  WUDF_ERR_IMPORT,      /* an import is not allowed, not provided, or mistyped */
+  WUDF_ERR_LIMIT,       /* declares memory, tables or code beyond the limits */
+  WUDF_ERR_COMPILE,     /* translating or compiling to native code failed */
+  WUDF_ERR_CACHE,       /* the cache directory cannot be used safely */
+  WUDF_ERR_NOT_FOUND,   /* no export of that name */
+  WUDF_ERR_TYPE,        /* values do not match the function's or global's type */
+
+  /* Traps: the call (or the instantiation) stopped. The instance is rebuilt
+   * before its next call unless wudf_instance_config.keep_state_on_trap. */
+  WUDF_TRAP_OOB = 100,          /* out-of-bounds memory or table access */
+  WUDF_TRAP_DIV_BY_ZERO,        /* integer divide by zero */
+  WUDF_TRAP_INT_OVERFLOW,       /* integer overflow (division, truncation) */
+  WUDF_TRAP_INVALID_CONVERSION, /* float-to-int conversion of NaN */
+  WUDF_TRAP_UNREACHABLE,        /* `unreachable` executed */
+  WUDF_TRAP_INDIRECT_TYPE,      /* call_indirect: function type mismatch */
+  WUDF_TRAP_UNDEFINED_ELEMENT,  /* call_indirect: null or missing table slot */
+  WUDF_TRAP_STACK_EXHAUSTED,    /* call stack exhausted */
+  WUDF_TRAP_TIMEOUT,            /* the call ran past its time limit */
+  WUDF_TRAP_INTERRUPTED,        /* wudf_instance_interrupt() was called */
+  WUDF_TRAP_MEMORY_LIMIT,       /* memory needed beyond the instance's cap */
+  WUDF_TRAP_EXIT,               /* the module called WASI proc_exit */
+} wudf_status;
+
+/* Short English description of a status ("integer divide by zero").
+ * Returns a static string; never NULL. */
+WUDF_API const char *wudf_status_str(wudf_status status);
+
+/* Stable identifier of a status ("WUDF_TRAP_DIV_BY_ZERO"). Static string. */
+WUDF_API const char *wudf_status_name(wudf_status status);
+
+/* True for the WUDF_TRAP_* codes. */
+WUDF_API bool wudf_status_is_trap(wudf_status status);
+
+#define WUDF_ERROR_MESSAGE_SIZE 1024
+
+/* Caller-owned error report. Initialise with wudf_error_init() or `= {0}`. */
+typedef struct wudf_error {
+  wudf_status status;
+  /* For WUDF_TRAP_EXIT: the code passed to proc_exit. */
+  int32_t exit_code;
+  char message[WUDF_ERROR_MESSAGE_SIZE];
+} wudf_error;
+
+WUDF_API void wudf_error_init(wudf_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum wudf_valtype {
+  WUDF_I32,
+  WUDF_I64,
+  WUDF_F32,
+  WUDF_F64,
+  WUDF_FUNCREF,   /* opaque; NULL is the null reference */
+  WUDF_EXTERNREF, /* opaque host pointer; NULL is the null reference */
+} wudf_valtype;
+
+/* Name of a value type in WebAssembly text form ("i32", "externref"). */
+WUDF_API const char *wudf_valtype_str(wudf_valtype type);
+
+typedef struct wudf_val {
+  wudf_valtype type;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    void *ref; /* externref: the host pointer; funcref: opaque handle */
+  } of;
+} wudf_val;
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Per-instance limits. Initialise with wudf_limits_init() for the defaults. */
+typedef struct wudf_limits {
+  /* Linear memory cap in bytes (rounded down to 64 KiB pages). A module whose
+   * initial memory exceeds it is refused at load; memory.grow past it returns
+   * -1 to the module. Default 256 MiB; at most 4 GiB. */
+  uint64_t memory_bytes;
+  /* Most elements a table may hold. Default 1,000,000. */
+  uint32_t table_elements;
+  /* Wall-clock limit for one call (or one instantiation), in milliseconds.
+   * 0 disables it. Default 10,000. */
+  uint32_t timeout_ms;
+  /* Captured stdout+stderr per instance, in bytes; the rest is dropped and
+   * the output is marked truncated. Default 64 KiB. */
+  uint32_t output_bytes;
+} wudf_limits;
+
+WUDF_API void wudf_limits_init(wudf_limits *limits);
+
+/* ------------------------------------------------------------------------ */
+/* Engine                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wudf_engine wudf_engine;
+
+typedef struct wudf_engine_config {
+  /* Directory for compiled modules. NULL: $WUDF_CACHE_DIR, else
+   * $XDG_CACHE_HOME/wudf, else $HOME/.cache/wudf. Created with mode 0700; it
+   * must belong to the current user and not be writable by others. */
+  const char *cache_dir;
+  /* C compiler used for translated modules. NULL: $WUDF_CC, else "cc". */
+  const char *cc;
+  /* wasm2c executable. NULL: $WUDF_WASM2C, else "wasm2c". */
+  const char *wasm2c;
+  /* Limit on translating and compiling one module, in seconds. Default 120. */
+  uint32_t compile_timeout_s;
+  /* Largest accepted module, in bytes. Default 64 MiB. */
+  uint64_t max_module_bytes;
+  /* Most functions (imported + defined) a module may have. Default 50,000. */
+  uint32_t max_functions;
+  /* Default limits of instances. */
+  wudf_limits limits;
+  /* Allow the WASI subset (fd_write to stdout/stderr captured, clocks,
+   * random, proc_exit; everything else refused). Default true. */
+  bool allow_wasi;
+} wudf_engine_config;
+
+WUDF_API void wudf_engine_config_init(wudf_engine_config *config);
+
+/* Creates an engine. `config` may be NULL for the defaults; it is copied.
+ * On success *out is owned: release with wudf_engine_free(). */
+WUDF_API wudf_status wudf_engine_new(const wudf_engine_config *config,
+                                     wudf_engine **out, wudf_error *err);
+
+/* Releases the engine. All its modules must have been freed. */
+WUDF_API void wudf_engine_free(wudf_engine *engine);
+
+/* The cache directory in use. Borrowed from the engine. */
+WUDF_API const char *wudf_engine_cache_dir(const wudf_engine *engine);
+
+/* A host function: reads `args` (as many as the declared parameters) and
+ * writes `results`. Returning a status other than WUDF_OK traps the calling
+ * module with that status. Must not call back into wudf. */
+typedef wudf_status (*wudf_host_func)(void *user, const wudf_val *args,
+                                      wudf_val *results);
+
+/* Host imports that modules loaded afterwards may import as
+ * `module_name`.`name`. Not thread-safe against concurrent loads on the same
+ * engine; define imports before loading modules. The engine owns the storage
+ * of defined globals, memories and tables. */
+WUDF_API wudf_status wudf_engine_define_func(
+    wudf_engine *engine, const char *module_name, const char *name,
+    const wudf_valtype *params, uint32_t nparams, const wudf_valtype *results,
+    uint32_t nresults, wudf_host_func func, void *user, wudf_error *err);
+WUDF_API wudf_status wudf_engine_define_global(wudf_engine *engine,
+                                               const char *module_name,
+                                               const char *name, wudf_val value,
+                                               bool mutable_, wudf_error *err);
+WUDF_API wudf_status wudf_engine_define_memory(wudf_engine *engine,
+                                               const char *module_name,
+                                               const char *name,
+                                               uint32_t min_pages,
+                                               uint32_t max_pages,
+                                               wudf_error *err);
+WUDF_API wudf_status wudf_engine_define_table(wudf_engine *engine,
+                                              const char *module_name,
+                                              const char *name,
+                                              uint32_t min_elements,
+                                              uint32_t max_elements,
+                                              wudf_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Modules                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wudf_module wudf_module;
+
+/* Validates `bytes`, translates and compiles them (or finds the compiled
+ * module in the cache) and loads the result. `bytes` is copied. `name` is
+ * used in messages (e.g. the file name); may be NULL.
+ * On success *out is owned: release with wudf_module_free().
+ * Errors: WUDF_ERR_MALFORMED (with byte offset), WUDF_ERR_INVALID,
+ * WUDF_ERR_UNSUPPORTED, WUDF_ERR_IMPORT (names each refused import),
+ * WUDF_ERR_LIMIT, WUDF_ERR_COMPILE, WUDF_ERR_CACHE, WUDF_ERR_NOMEM.
+ * Thread-safe: several threads and processes may load the same module. */
+WUDF_API wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
+                                      size_t len, const char *name,
+                                      wudf_module **out, wudf_error *err);
+
+/* Same as wudf_module_load() on the contents of the file at `path`. */
+WUDF_API wudf_status wudf_module_load_file(wudf_engine *engine,
+                                           const char *path,
+                                           wudf_module **out, wudf_error *err);
+
+WUDF_API void wudf_module_free(wudf_module *module);
+
+/* Whether the last load of this module found it in the cache. */
+WUDF_API bool wudf_module_was_cached(const wudf_module *module);
+
+typedef enum wudf_extern_kind {
+  WUDF_EXTERN_FUNC = 0,
+  WUDF_EXTERN_TABLE = 1,
+  WUDF_EXTERN_MEMORY = 2,
+  WUDF_EXTERN_GLOBAL = 3,
+} wudf_extern_kind;
+
+/* Describes an export or import. Strings are borrowed from the module. For
+ * functions, `params`/`results` describe the type; for globals, results[0]
+ * is the value type and `mutable_` is set. */
+typedef struct wudf_extern_info {
+  const char *module_name; /* imports only; NULL for exports */
+  const char *name;
+  wudf_extern_kind kind;
+  uint32_t nparams, nresults;
+  const wudf_valtype *params, *results;
+  bool mutable_;
+  uint64_t min, max; /* tables, memories (pages); max UINT64_MAX if none */
+} wudf_extern_info;
+
+WUDF_API uint32_t wudf_module_export_count(const wudf_module *module);
+WUDF_API uint32_t wudf_module_import_count(const wudf_module *module);
+/* Fills *info for export/import number `index`; WUDF_ERR_ARG if out of
+ * range. */
+WUDF_API wudf_status wudf_module_export(const wudf_module *module,
+                                        uint32_t index, wudf_extern_info *info);
+WUDF_API wudf_status wudf_module_import(const wudf_module *module,
+                                        uint32_t index, wudf_extern_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Instances                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wudf_instance wudf_instance;
+
+typedef struct wudf_instance_config {
+  wudf_limits limits;
+  /* Keep memory, tables and globals as they are after a trap instead of
+   * rebuilding the instance. Default false: a trapped instance is discarded
+   * and rebuilt before its next call. */
+  bool keep_state_on_trap;
+} wudf_instance_config;
+
+/* Copies the engine's default limits into *config. */
+WUDF_API void wudf_instance_config_init(const wudf_engine *engine,
+                                        wudf_instance_config *config);
+
+/* Instantiates `module`: allocates memory and tables, resolves imports, runs
+ * data/element segments and the start function under the limits. `config`
+ * may be NULL for the engine's defaults; it is copied.
+ * On success *out is owned: release with wudf_instance_free(). */
+WUDF_API wudf_status wudf_instance_new(wudf_module *module,
+                                       const wudf_instance_config *config,
+                                       wudf_instance **out, wudf_error *err);
+
+WUDF_API void wudf_instance_free(wudf_instance *instance);
+
+/* Calls export `name` with `nargs` arguments, whose types must match the
+ * function's parameters exactly, and writes `nresults` results (which must be
+ * the function's result count). A trap returns its WUDF_TRAP_* code; the
+ * message names the function and the trap. */
+WUDF_API wudf_status wudf_instance_call(wudf_instance *instance,
+                                        const char *name, const wudf_val *args,
+                                        uint32_t nargs, wudf_val *results,
+                                        uint32_t nresults, wudf_error *err);
+
+/* Reads exported global `name`. */
+WUDF_API wudf_status wudf_instance_get_global(wudf_instance *instance,
+                                              const char *name, wudf_val *out,
+                                              wudf_error *err);
+
+/* Makes exports of `instance` importable as module `as_name` by modules
+ * loaded afterwards on `engine`. The instance must outlive those modules'
+ * instances and must not be rebuilt (use keep_state_on_trap). */
+WUDF_API wudf_status wudf_engine_register_instance(wudf_engine *engine,
+                                                   const char *as_name,
+                                                   wudf_instance *instance,
+                                                   wudf_error *err);
+
+/* Stops the call running in `instance` (it traps with WUDF_TRAP_INTERRUPTED)
+ * or, if none is running, the next one. Thread-safe, async-signal-unsafe. */
+WUDF_API void wudf_instance_interrupt(wudf_instance *instance);
+
+/* Output the module wrote to stdout and stderr, in order, up to the limit.
+ * Borrowed; valid until the next call or wudf_instance_clear_output(). */
+WUDF_API const char *wudf_instance_output(const wudf_instance *instance,
+                                          size_t *len, bool *truncated);
+WUDF_API void wudf_instance_clear_output(wudf_instance *instance);
+
+/* Current size of the instance's memory 0 in bytes (0 if none). */
+WUDF_API uint64_t wudf_instance_memory_size(const wudf_instance *instance);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WUDF_H */

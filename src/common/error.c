@@ -1,0 +1,33 @@
+#include "common/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt,
+                      ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    err->status = status;
+    err->exit_code = 0;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}
+
+void wudf_error_prefix(wudf_error *err, const char *fmt, ...) {
+  if (!err) return;
+  char prefix[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  char old[WUDF_ERROR_MESSAGE_SIZE];
+  memcpy(old, err->message, sizeof old);
+  snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+}
+
+void wudf_error_init(wudf_error *err) {
+  if (err) memset(err, 0, sizeof *err);
+}

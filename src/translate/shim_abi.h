@@ -1,0 +1,115 @@
+/*
+ * The interface between libwudf and a compiled module (shim ABI).
+ *
+ * Every compiled module is one shared object built from one translation unit:
+ * wasm2c's output for the module, followed by a shim that wudf generates from
+ * the validated module. The shared object exports exactly one symbol,
+ * wudf_shim_entry_v1, and has no other undefined symbols than libc/libm:
+ *   - the wasm2c runtime functions (wasm_rt_*) the generated code calls are
+ *     defined by the shim and forward to the host through wudf_shim_rt;
+ *   - every import the generated code references (Z_<module>Z_<name>) is
+ *     defined by the shim and reads a slot that the host fills in before
+ *     instantiation;
+ *   - every export is described by a wudf_shim_export entry.
+ *
+ * This file is compiled into libwudf and also pasted verbatim at the top of
+ * every generated shim, so it must stay plain C with no includes other than
+ * wasm-rt.h (which the generated code includes first). Changing it changes the
+ * cache key of every module.
+ */
+#ifndef WUDF_SHIM_ABI_H
+#define WUDF_SHIM_ABI_H
+
+#define WUDF_SHIM_ABI_VERSION 1
+
+/* A value crossing the shim, untyped; the type is known from the signature. */
+typedef union wudf_shim_val {
+  uint32_t i32;
+  uint64_t i64;
+  float f32;
+  double f64;
+  wasm_rt_externref_t externref;
+  wasm_rt_funcref_t funcref;
+} wudf_shim_val;
+
+/* Runtime services the host provides to the generated code. */
+typedef struct wudf_shim_rt {
+  uint32_t abi_version;
+  void (*trap)(wasm_rt_trap_t code) __attribute__((noreturn));
+  /* Traps with the precise kind of a failed call_indirect. */
+  void (*call_indirect_trap)(const wasm_rt_funcref_table_t *table,
+                             uint32_t index, uint32_t expected_type)
+      __attribute__((noreturn));
+  uint32_t (*register_func_type)(uint32_t nparams, uint32_t nresults,
+                                 const wasm_rt_type_t *types);
+  void (*allocate_memory)(wasm_rt_memory_t *mem, uint32_t initial_pages,
+                          uint32_t max_pages);
+  uint32_t (*grow_memory)(wasm_rt_memory_t *mem, uint32_t delta);
+  void (*free_memory)(wasm_rt_memory_t *mem);
+  void (*allocate_funcref_table)(wasm_rt_funcref_table_t *t, uint32_t elements,
+                                 uint32_t max_elements);
+  void (*allocate_externref_table)(wasm_rt_externref_table_t *t,
+                                   uint32_t elements, uint32_t max_elements);
+  void (*free_funcref_table)(wasm_rt_funcref_table_t *t);
+  void (*free_externref_table)(wasm_rt_externref_table_t *t);
+  uint32_t (*grow_funcref_table)(wasm_rt_funcref_table_t *t, uint32_t delta,
+                                 wasm_rt_funcref_t init);
+  uint32_t (*grow_externref_table)(wasm_rt_externref_table_t *t,
+                                   uint32_t delta, wasm_rt_externref_t init);
+} wudf_shim_rt;
+
+/* One resolved import. For a function, `fn` (if not NULL) is called as
+ *   R fn(void *ctx, P1, P2, ...)
+ * with the import's C signature (the same shape as an exported function of
+ * another module, whose ctx is that module's instance); otherwise `generic`
+ * is called with the arguments and results packed. For a memory, table or
+ * global, `ptr` points to its wasm_rt_memory_t / table / value storage. */
+typedef struct wudf_shim_import {
+  void (*fn)(void);
+  void *ctx;
+  void (*generic)(void *ctx, const wudf_shim_val *args,
+                  wudf_shim_val *results);
+  void *ptr;
+} wudf_shim_import;
+
+typedef struct wudf_shim_import_desc {
+  const char *module_name;
+  const char *name;
+  uint32_t module_len, name_len;
+  uint32_t kind; /* 0 func, 1 table, 2 memory, 3 global (wudf_extern_kind) */
+} wudf_shim_import_desc;
+
+typedef struct wudf_shim_export {
+  const char *name;
+  uint32_t name_len;
+  uint32_t kind;
+  /* Functions: calls the export with packed arguments and results. */
+  void (*invoke)(void *instance, const wudf_shim_val *args,
+                 wudf_shim_val *results);
+  /* Functions: the export itself, R f(void *instance, P1, ...). */
+  void (*fn)(void);
+  /* Memories, tables, globals: pointer to the storage in `instance`. */
+  void *(*get)(void *instance);
+} wudf_shim_export;
+
+typedef struct wudf_shim_module {
+  uint32_t abi_version;
+  uint64_t instance_size;
+  uint32_t nimports; /* distinct (module, name) pairs, in first-seen order */
+  const wudf_shim_import_desc *imports;
+  uint32_t nexports;
+  const wudf_shim_export *exports; /* in the module's export order */
+  /* Registers function types; call once before the first instantiate. */
+  void (*init_module)(void);
+  /* Instantiates into zeroed `instance` storage: globals, memories, tables,
+   * segments, start function. Must run under the host's trap guard. */
+  void (*instantiate)(void *instance, wudf_shim_import *imports);
+  void (*free_instance)(void *instance);
+} wudf_shim_module;
+
+/* The one symbol a compiled module exports. Stores `rt` for the generated
+ * code's use and returns the module's description. */
+typedef const wudf_shim_module *(*wudf_shim_entry_fn)(const wudf_shim_rt *rt);
+#define WUDF_SHIM_ENTRY_SYMBOL "wudf_shim_entry_v1"
+
+#endif /* WUDF_SHIM_ABI_H */
