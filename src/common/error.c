@@ -25,7 +25,16 @@ void wudf_error_prefix(wudf_error *err, const char *fmt, ...) {
   va_end(ap);
   char old[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(old, err->message, sizeof old);
-  snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+  old[sizeof old - 1] = '\0';
+  /* Prefix, then as much of the old message as fits. */
+  size_t n = strlen(prefix), cap = sizeof err->message;
+  if (n > cap - 3) n = cap - 3;
+  memcpy(err->message, prefix, n);
+  memcpy(err->message + n, ": ", 2);
+  size_t rest = cap - n - 3, m = strlen(old);
+  if (m > rest) m = rest;
+  memcpy(err->message + n + 2, old, m);
+  err->message[n + 2 + m] = '\0';
 }
 
 void wudf_error_init(wudf_error *err) {

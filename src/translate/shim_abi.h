@@ -72,6 +72,16 @@ typedef struct wudf_shim_import {
   void *ptr;
 } wudf_shim_import;
 
+/* The imports of one instance. `self` points to the struct itself: the
+ * generated code hands import thunks either this struct's address or the
+ * address of the instance field that holds it (wasm2c 1.0.32 does the latter
+ * for imported functions placed in tables by element segments), and one
+ * dereference yields the struct in both cases. */
+typedef struct wudf_shim_imports {
+  struct wudf_shim_imports *self;
+  wudf_shim_import slot[];
+} wudf_shim_imports;
+
 typedef struct wudf_shim_import_desc {
   const char *module_name;
   const char *name;
@@ -103,7 +113,7 @@ typedef struct wudf_shim_module {
   void (*init_module)(void);
   /* Instantiates into zeroed `instance` storage: globals, memories, tables,
    * segments, start function. Must run under the host's trap guard. */
-  void (*instantiate)(void *instance, wudf_shim_import *imports);
+  void (*instantiate)(void *instance, wudf_shim_imports *imports);
   void (*free_instance)(void *instance);
 } wudf_shim_module;
 

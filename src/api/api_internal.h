@@ -1,0 +1,96 @@
+/* Internal structure of the public objects (engine, module, instance). */
+#ifndef WUDF_API_INTERNAL_H
+#define WUDF_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "load/wasm_info.h"
+#include "runtime/rt.h"
+#include "runtime/wasi.h"
+#include "translate/cache.h"
+#include "translate/shim_gen.h"
+#include "translate/toolchain.h"
+#include "wudf.h"
+
+/* An import the embedder defined with wudf_engine_define_*(). Heap-allocated
+ * so that instances can keep pointers to it. */
+typedef struct wudf_host_item {
+  char *module_name, *name;
+  wudf_extern_kind kind;
+  wudf_wasm_functype type; /* functions */
+  wudf_host_func fn;
+  void *user;
+  wudf_shim_val value; /* globals */
+  uint8_t valtype;
+  bool mutable_;
+  wudf_wasm_limits limits; /* memories and tables, as declared */
+  wasm_rt_memory_t memory;
+  wasm_rt_funcref_table_t table;
+} wudf_host_item;
+
+typedef struct wudf_registered {
+  char *name;
+  wudf_instance *instance;
+} wudf_registered;
+
+struct wudf_engine {
+  wudf_engine_config config; /* strings below are owned copies */
+  char *cc, *wasm2c;
+  wudf_cache cache;
+  wudf_toolchain toolchain;
+  pthread_mutex_t lock; /* guards items and registered */
+  wudf_host_item **items;
+  uint32_t nitems, items_cap;
+  wudf_registered *registered;
+  uint32_t nregistered, registered_cap;
+};
+
+struct wudf_module {
+  wudf_engine *engine;
+  char *name; /* for messages */
+  wudf_wasm_info info;
+  wudf_shim_source shim; /* import slots; texts freed after the build */
+  void *dl;
+  const wudf_shim_module *desc;
+  bool was_cached;
+  uint32_t *exports_by_name; /* export indices sorted by name */
+  wudf_extern_info *export_infos, *import_infos;
+  wudf_valtype *valtypes; /* storage for the infos' params/results */
+};
+
+struct wudf_instance {
+  wudf_module *module;
+  wudf_instance_config config;
+  void *storage; /* the generated instance struct */
+  wudf_shim_imports *imports;
+  wudf_wasi_ctx wasi;
+  bool live;          /* storage holds an instantiated module */
+  bool needs_rebuild; /* trapped: rebuild before the next call */
+  atomic_int interrupt_flag, running_tid;
+  wudf_rt_call_opts opts;
+};
+
+/* link.c: resolving imports. */
+wudf_status wudf_link_check(wudf_engine *engine, const wudf_module *module,
+                            wudf_error *err);
+wudf_status wudf_link_resolve(wudf_instance *instance, wudf_error *err);
+
+/* values.c: conversions between the API's and the binary format's types. */
+bool wudf_valtype_from_wasm(uint8_t wasm, wudf_valtype *out);
+uint8_t wudf_valtype_to_wasm(wudf_valtype type);
+/* Writes "(i32, f32) -> i32" into buf. */
+void wudf_functype_str(const wudf_wasm_functype *ft, char *buf, size_t size);
+wudf_status wudf_val_to_shim(const wudf_val *in, uint8_t wasm_type,
+                             wudf_shim_val *out, wudf_error *err);
+/* Bytes a value of the type occupies in generated code's storage. */
+size_t wudf_shim_val_size(uint8_t wasm_type);
+void wudf_val_from_shim(const wudf_shim_val *in, uint8_t wasm_type,
+                        wudf_val *out);
+
+/* module.c */
+/* Index of export `name` (of any kind), or -1. */
+int64_t wudf_module_find_export(const wudf_module *module, const char *name,
+                                uint32_t len);
+
+#endif

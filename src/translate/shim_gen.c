@@ -1,0 +1,519 @@
+/* Generates the shim: see shim_abi.h for its contract. */
+#include "translate/shim_gen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+/* Per-type spellings used in generated code. */
+typedef struct type_spelling {
+  uint8_t type;
+  const char *ctype;  /* C type of a value */
+  const char *field;  /* member of wudf_shim_val */
+  char multi;         /* letter in wasm2c's struct wasm_multi_* names */
+} type_spelling;
+
+static const type_spelling k_types[] = {
+    {WUDF_WASM_I32, "u32", "i32", 'i'},
+    {WUDF_WASM_I64, "u64", "i64", 'j'},
+    {WUDF_WASM_F32, "f32", "f32", 'f'},
+    {WUDF_WASM_F64, "f64", "f64", 'd'},
+    {WUDF_WASM_FUNCREF, "wasm_rt_funcref_t", "funcref", 'r'},
+    {WUDF_WASM_EXTERNREF, "wasm_rt_externref_t", "externref", 'e'},
+};
+
+static const type_spelling *spelling(uint8_t type) {
+  for (size_t i = 0; i < sizeof k_types / sizeof k_types[0]; i++)
+    if (k_types[i].type == type) return &k_types[i];
+  return &k_types[0]; /* the reader admits no other value types */
+}
+
+/* Redefines wasm2c's CALL_INDIRECT so that a failed call_indirect reports
+ * whether the slot was empty or the type differed (wasm2c has one trap). */
+static const char k_call_indirect_override[] =
+    "#undef CALL_INDIRECT\n"
+    "#define CALL_INDIRECT(table, t, ft, x, ...)                       \\\n"
+    "  ((LIKELY((x) < table.size && table.data[x].func &&              \\\n"
+    "           table.data[x].func_type == func_types[ft])) ||         \\\n"
+    "       (wudf_shim_call_indirect_trap(&table, x, func_types[ft]), 0), \\\n"
+    "   ((t)table.data[x].func)(__VA_ARGS__))\n";
+
+/* Host runtime services, and definitions of the wasm_rt_* functions that the
+ * generated code calls, forwarding to them. */
+static const char k_runtime_forwarders[] =
+    "static const wudf_shim_rt *wudf_shim_rt_ptr;\n"
+    "__attribute__((noreturn, cold)) static void\n"
+    "wudf_shim_call_indirect_trap(const wasm_rt_funcref_table_t *t, uint32_t i,\n"
+    "                             uint32_t ft) {\n"
+    "  wudf_shim_rt_ptr->call_indirect_trap(t, i, ft);\n"
+    "  __builtin_unreachable();\n"
+    "}\n"
+    "void wasm_rt_trap(wasm_rt_trap_t code) {\n"
+    "  wudf_shim_rt_ptr->trap(code);\n"
+    "  __builtin_unreachable();\n"
+    "}\n"
+    "bool wasm_rt_is_initialized(void) { return true; }\n"
+    "uint32_t wasm_rt_register_func_type(uint32_t np, uint32_t nr, ...) {\n"
+    "  wasm_rt_type_t local[32], *types = local;\n"
+    "  uint64_t n = (uint64_t)np + nr;\n"
+    "  if (n > 32) types = malloc(n * sizeof *types);\n"
+    "  if (!types) return wudf_shim_rt_ptr->register_func_type(np, nr, NULL);\n"
+    "  va_list ap;\n"
+    "  va_start(ap, nr);\n"
+    "  for (uint64_t i = 0; i < n; i++) types[i] = (wasm_rt_type_t)va_arg(ap, int);\n"
+    "  va_end(ap);\n"
+    "  uint32_t index = wudf_shim_rt_ptr->register_func_type(np, nr, types);\n"
+    "  if (types != local) free(types);\n"
+    "  return index;\n"
+    "}\n"
+    "void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t i, uint32_t x) {\n"
+    "  wudf_shim_rt_ptr->allocate_memory(m, i, x);\n"
+    "}\n"
+    "uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t d) {\n"
+    "  return wudf_shim_rt_ptr->grow_memory(m, d);\n"
+    "}\n"
+    "void wasm_rt_free_memory(wasm_rt_memory_t *m) {\n"
+    "  wudf_shim_rt_ptr->free_memory(m);\n"
+    "}\n"
+    "void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t e,\n"
+    "                                    uint32_t x) {\n"
+    "  wudf_shim_rt_ptr->allocate_funcref_table(t, e, x);\n"
+    "}\n"
+    "void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *t,\n"
+    "                                      uint32_t e, uint32_t x) {\n"
+    "  wudf_shim_rt_ptr->allocate_externref_table(t, e, x);\n"
+    "}\n"
+    "void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t) {\n"
+    "  wudf_shim_rt_ptr->free_funcref_table(t);\n"
+    "}\n"
+    "void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t) {\n"
+    "  wudf_shim_rt_ptr->free_externref_table(t);\n"
+    "}\n"
+    "uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t d,\n"
+    "                                    wasm_rt_funcref_t v) {\n"
+    "  return wudf_shim_rt_ptr->grow_funcref_table(t, d, v);\n"
+    "}\n"
+    "uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t,\n"
+    "                                      uint32_t d, wasm_rt_externref_t v) {\n"
+    "  return wudf_shim_rt_ptr->grow_externref_table(t, d, v);\n"
+    "}\n";
+
+void wudf_shim_mangle(wudf_strbuf *sb, const char *name, uint32_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (uint32_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)name[i];
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Y') ||
+                 (c >= '0' && c <= '9') || c == '_';
+    if (plain) {
+      wudf_strbuf_append(sb, (const char *)&c, 1);
+    } else {
+      char esc[3] = {'Z', hex[c >> 4], hex[c & 15]};
+      wudf_strbuf_append(sb, esc, 3);
+    }
+  }
+}
+
+/* A C string literal holding arbitrary bytes (octal escapes are used for
+ * anything unusual: they take at most three digits, so they cannot run into
+ * the following character). */
+static void c_string(wudf_strbuf *sb, const char *s, uint32_t len) {
+  wudf_strbuf_puts(sb, "\"");
+  for (uint32_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' ||
+                 c == ' ';
+    if (plain)
+      wudf_strbuf_append(sb, (const char *)&c, 1);
+    else
+      wudf_strbuf_printf(sb, "\\%03o", c);
+  }
+  wudf_strbuf_puts(sb, "\"");
+}
+
+static bool name_eq(const wudf_wasm_name *a, const wudf_wasm_name *b) {
+  return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+}
+
+static bool functype_eq(const wudf_wasm_functype *a,
+                        const wudf_wasm_functype *b) {
+  return a->nparams == b->nparams && a->nresults == b->nresults &&
+         memcmp(a->types, b->types, a->nparams + a->nresults) == 0;
+}
+
+static bool import_type_eq(const wudf_wasm_info *info,
+                           const wudf_wasm_import *a,
+                           const wudf_wasm_import *b) {
+  if (a->kind != b->kind) return false;
+  switch (a->kind) {
+    case WUDF_EXTERN_FUNC:
+      return functype_eq(&info->types[a->u.type_index],
+                         &info->types[b->u.type_index]);
+    case WUDF_EXTERN_TABLE:
+      return a->u.table.elem == b->u.table.elem;
+    case WUDF_EXTERN_MEMORY:
+      return true;
+    case WUDF_EXTERN_GLOBAL:
+      return a->u.global.valtype == b->u.global.valtype;
+  }
+  return false;
+}
+
+/* Assigns each import a slot: one per distinct (module, name). */
+static wudf_status assign_slots(const wudf_wasm_info *info,
+                                wudf_shim_source *out, wudf_error *err) {
+  out->import_slot = calloc(info->nimports ? info->nimports : 1,
+                            sizeof *out->import_slot);
+  if (!out->import_slot) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  for (uint32_t i = 0; i < info->nimports; i++) {
+    const wudf_wasm_import *im = &info->imports[i];
+    uint32_t j = 0;
+    while (j < i && !(name_eq(&info->imports[j].module, &im->module) &&
+                      name_eq(&info->imports[j].name, &im->name)))
+      j++;
+    if (j == i) {
+      out->import_slot[i] = out->nslots++;
+      continue;
+    }
+    if (!import_type_eq(info, &info->imports[j], im))
+      return wudf_fail(err, WUDF_ERR_UNSUPPORTED,
+                       "at byte 0x%x: import '%s'.'%s' appears twice with "
+                       "different types, which wasm2c 1.0.32 cannot translate",
+                       im->offset, im->module.str, im->name.str);
+    out->import_slot[i] = out->import_slot[j];
+  }
+  return WUDF_OK;
+}
+
+/* Picks a module name that no import module name mangles to. */
+static void choose_module_name(const wudf_wasm_info *info,
+                               wudf_shim_source *out) {
+  for (unsigned n = 0;; n++) {
+    snprintf(out->module_name, sizeof out->module_name, "wudf_m%u", n);
+    bool clash = false;
+    for (uint32_t i = 0; i < info->nimports && !clash; i++) {
+      wudf_strbuf sb;
+      wudf_strbuf_init(&sb);
+      const wudf_wasm_name *m = &info->imports[i].module;
+      wudf_shim_mangle(&sb, m->str, m->len);
+      clash = sb.data && strcmp(sb.data, out->module_name) == 0;
+      wudf_strbuf_reset(&sb);
+    }
+    if (!clash) return;
+  }
+}
+
+static void return_type(wudf_strbuf *sb, const wudf_wasm_functype *ft) {
+  const uint8_t *res = ft->types + ft->nparams;
+  if (ft->nresults == 0) {
+    wudf_strbuf_puts(sb, "void");
+  } else if (ft->nresults == 1) {
+    wudf_strbuf_puts(sb, spelling(res[0])->ctype);
+  } else {
+    wudf_strbuf_puts(sb, "struct wasm_multi_");
+    for (uint32_t i = 0; i < ft->nresults; i++)
+      wudf_strbuf_append(sb, &spelling(res[i])->multi, 1);
+  }
+}
+
+/* ", u32 a0, f32 a1" (with names) or ", u32, f32" (without). */
+static void param_list(wudf_strbuf *sb, const wudf_wasm_functype *ft,
+                       bool named) {
+  for (uint32_t i = 0; i < ft->nparams; i++) {
+    wudf_strbuf_printf(sb, ", %s", spelling(ft->types[i])->ctype);
+    if (named) wudf_strbuf_printf(sb, " a%u", i);
+  }
+}
+
+/* Stores results held in `v` (a single value or a multi-value struct) into
+ * wudf_shim_val array `dst`. */
+static void store_results(wudf_strbuf *sb, const wudf_wasm_functype *ft,
+                          const char *dst, const char *v) {
+  const uint8_t *res = ft->types + ft->nparams;
+  if (ft->nresults == 1) {
+    wudf_strbuf_printf(sb, "  %s[0].%s = %s;\n", dst, spelling(res[0])->field,
+                       v);
+    return;
+  }
+  for (uint32_t i = 0; i < ft->nresults; i++) {
+    const type_spelling *s = spelling(res[i]);
+    wudf_strbuf_printf(sb, "  %s[%u].%s = %s.%c%u;\n", dst, i, s->field, v,
+                       s->multi, i);
+  }
+}
+
+static void import_symbol(wudf_strbuf *sb, const wudf_wasm_import *im) {
+  wudf_strbuf_puts(sb, "Z_");
+  wudf_shim_mangle(sb, im->module.str, im->module.len);
+  wudf_strbuf_puts(sb, "Z_");
+  wudf_shim_mangle(sb, im->name.str, im->name.len);
+}
+
+static void import_struct(wudf_strbuf *sb, const wudf_wasm_import *im) {
+  wudf_strbuf_puts(sb, "struct Z_");
+  wudf_shim_mangle(sb, im->module.str, im->module.len);
+  wudf_strbuf_puts(sb, "_instance_t");
+}
+
+/* The generic path of a function import: pack, call, unpack. */
+static void import_generic_call(wudf_strbuf *sb, const wudf_wasm_functype *ft) {
+  wudf_strbuf_printf(sb, "  wudf_shim_val wa[%u], wr[%u];\n",
+                     ft->nparams ? ft->nparams : 1,
+                     ft->nresults ? ft->nresults : 1);
+  for (uint32_t i = 0; i < ft->nparams; i++)
+    wudf_strbuf_printf(sb, "  wa[%u].%s = a%u;\n", i,
+                       spelling(ft->types[i])->field, i);
+  wudf_strbuf_puts(sb, "  s->generic(s->ctx, wa, wr);\n");
+  const uint8_t *res = ft->types + ft->nparams;
+  if (ft->nresults == 1) {
+    wudf_strbuf_printf(sb, "  return wr[0].%s;\n", spelling(res[0])->field);
+  } else if (ft->nresults > 1) {
+    wudf_strbuf_puts(sb, "  ");
+    return_type(sb, ft);
+    wudf_strbuf_puts(sb, " r;\n");
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+      const type_spelling *s = spelling(res[i]);
+      wudf_strbuf_printf(sb, "  r.%c%u = wr[%u].%s;\n", s->multi, i, i,
+                         s->field);
+    }
+    wudf_strbuf_puts(sb, "  return r;\n");
+  }
+}
+
+static void import_func(wudf_strbuf *sb, const wudf_wasm_info *info,
+                        const wudf_wasm_import *im, uint32_t slot) {
+  const wudf_wasm_functype *ft = &info->types[im->u.type_index];
+  return_type(sb, ft);
+  wudf_strbuf_puts(sb, " ");
+  import_symbol(sb, im);
+  wudf_strbuf_puts(sb, "(");
+  import_struct(sb, im);
+  wudf_strbuf_puts(sb, " *wudf_p");
+  param_list(sb, ft, true);
+  wudf_strbuf_printf(sb,
+                     ") {\n  wudf_shim_import *s = "
+                     "&(*(wudf_shim_imports **)wudf_p)->slot[%u];\n"
+                     "  if (s->fn) {\n    ",
+                     slot);
+  if (ft->nresults) wudf_strbuf_puts(sb, "return ");
+  wudf_strbuf_puts(sb, "((");
+  return_type(sb, ft);
+  wudf_strbuf_puts(sb, " (*)(void *");
+  param_list(sb, ft, false);
+  wudf_strbuf_puts(sb, "))s->fn)(s->ctx");
+  for (uint32_t i = 0; i < ft->nparams; i++) wudf_strbuf_printf(sb, ", a%u", i);
+  wudf_strbuf_puts(sb, ");\n");
+  if (!ft->nresults) wudf_strbuf_puts(sb, "    return;\n");
+  wudf_strbuf_puts(sb, "  }\n");
+  import_generic_call(sb, ft);
+  wudf_strbuf_puts(sb, "}\n");
+}
+
+static const char *storage_type(wudf_extern_kind kind, uint8_t type) {
+  switch (kind) {
+    case WUDF_EXTERN_MEMORY:
+      return "wasm_rt_memory_t";
+    case WUDF_EXTERN_TABLE:
+      return type == WUDF_WASM_FUNCREF ? "wasm_rt_funcref_table_t"
+                                       : "wasm_rt_externref_table_t";
+    default:
+      return spelling(type)->ctype;
+  }
+}
+
+static void import_accessor(wudf_strbuf *sb, const wudf_wasm_import *im,
+                            uint32_t slot) {
+  uint8_t type = im->kind == WUDF_EXTERN_TABLE ? im->u.table.elem
+                                               : im->u.global.valtype;
+  const char *t = storage_type(im->kind, type);
+  wudf_strbuf_printf(sb, "%s *", t);
+  import_symbol(sb, im);
+  wudf_strbuf_puts(sb, "(");
+  import_struct(sb, im);
+  wudf_strbuf_printf(sb,
+                     " *wudf_p) {\n  return (%s *)(*(wudf_shim_imports "
+                     "**)wudf_p)->slot[%u].ptr;\n}\n",
+                     t, slot);
+}
+
+static void gen_imports(wudf_strbuf *sb, const wudf_wasm_info *info,
+                        const wudf_shim_source *src) {
+  uint32_t next = 0;
+  wudf_strbuf_printf(sb, "static const wudf_shim_import_desc "
+                         "wudf_shim_import_descs[%u] = {\n",
+                     src->nslots ? src->nslots : 1);
+  for (uint32_t i = 0; i < info->nimports; i++) {
+    const wudf_wasm_import *im = &info->imports[i];
+    if (src->import_slot[i] != next) continue; /* a repeated name */
+    next++;
+    wudf_strbuf_puts(sb, "  {");
+    c_string(sb, im->module.str, im->module.len);
+    wudf_strbuf_puts(sb, ", ");
+    c_string(sb, im->name.str, im->name.len);
+    wudf_strbuf_printf(sb, ", %u, %u, %u},\n", im->module.len, im->name.len,
+                       (unsigned)im->kind);
+  }
+  wudf_strbuf_puts(sb, "};\n");
+  next = 0;
+  for (uint32_t i = 0; i < info->nimports; i++) {
+    const wudf_wasm_import *im = &info->imports[i];
+    if (src->import_slot[i] != next) continue;
+    next++;
+    if (im->kind == WUDF_EXTERN_FUNC)
+      import_func(sb, info, im, src->import_slot[i]);
+    else
+      import_accessor(sb, im, src->import_slot[i]);
+  }
+}
+
+static void export_symbol(wudf_strbuf *sb, const wudf_shim_source *src,
+                          const wudf_wasm_export *ex) {
+  wudf_strbuf_printf(sb, "Z_%sZ_", src->module_name);
+  wudf_shim_mangle(sb, ex->name.str, ex->name.len);
+}
+
+static void export_invoker(wudf_strbuf *sb, const wudf_wasm_info *info,
+                           const wudf_shim_source *src, uint32_t n) {
+  const wudf_wasm_export *ex = &info->exports[n];
+  const wudf_wasm_functype *ft = wudf_wasm_func_type(info, ex->index);
+  wudf_strbuf_printf(sb,
+                     "static void wudf_shim_invoke_%u(void *inst, const "
+                     "wudf_shim_val *a, wudf_shim_val *r) {\n  (void)a;\n  "
+                     "(void)r;\n  ",
+                     n);
+  if (ft->nresults) {
+    return_type(sb, ft);
+    wudf_strbuf_puts(sb, " v = ");
+  }
+  export_symbol(sb, src, ex);
+  wudf_strbuf_printf(sb, "((Z_%s_instance_t *)inst", src->module_name);
+  for (uint32_t i = 0; i < ft->nparams; i++)
+    wudf_strbuf_printf(sb, ", a[%u].%s", i, spelling(ft->types[i])->field);
+  wudf_strbuf_puts(sb, ");\n");
+  if (ft->nresults) store_results(sb, ft, "r", "v");
+  wudf_strbuf_puts(sb, "}\n");
+}
+
+static void export_getter(wudf_strbuf *sb, const wudf_shim_source *src,
+                          const wudf_wasm_export *ex, uint32_t n) {
+  wudf_strbuf_printf(sb, "static void *wudf_shim_get_%u(void *inst) {\n"
+                         "  return (void *)",
+                     n);
+  export_symbol(sb, src, ex);
+  wudf_strbuf_printf(sb, "((Z_%s_instance_t *)inst);\n}\n", src->module_name);
+}
+
+static void gen_exports(wudf_strbuf *sb, const wudf_wasm_info *info,
+                        const wudf_shim_source *src) {
+  for (uint32_t n = 0; n < info->nexports; n++) {
+    if (info->exports[n].kind == WUDF_EXTERN_FUNC)
+      export_invoker(sb, info, src, n);
+    else
+      export_getter(sb, src, &info->exports[n], n);
+  }
+  wudf_strbuf_printf(sb, "static const wudf_shim_export wudf_shim_exports[%u] "
+                         "= {\n",
+                     info->nexports ? info->nexports : 1);
+  for (uint32_t n = 0; n < info->nexports; n++) {
+    const wudf_wasm_export *ex = &info->exports[n];
+    wudf_strbuf_puts(sb, "  {");
+    c_string(sb, ex->name.str, ex->name.len);
+    wudf_strbuf_printf(sb, ", %u, %u, ", ex->name.len, (unsigned)ex->kind);
+    if (ex->kind == WUDF_EXTERN_FUNC) {
+      wudf_strbuf_printf(sb, "wudf_shim_invoke_%u, (void (*)(void))", n);
+      export_symbol(sb, src, ex);
+      wudf_strbuf_puts(sb, ", 0},\n");
+    } else {
+      wudf_strbuf_printf(sb, "0, 0, wudf_shim_get_%u},\n", n);
+    }
+  }
+  wudf_strbuf_puts(sb, "};\n");
+}
+
+static uint32_t count_import_modules(const wudf_wasm_info *info) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < info->nimports; i++) {
+    uint32_t j = 0;
+    while (j < i && !name_eq(&info->imports[j].module, &info->imports[i].module))
+      j++;
+    if (j == i) n++;
+  }
+  return n;
+}
+
+static void gen_module(wudf_strbuf *sb, const wudf_wasm_info *info,
+                       const wudf_shim_source *src) {
+  const char *m = src->module_name;
+  wudf_strbuf_printf(sb,
+                     "static void wudf_shim_instantiate(void *inst, "
+                     "wudf_shim_imports *imps) {\n  (void)imps;\n"
+                     "  Z_%s_instantiate((Z_%s_instance_t *)inst",
+                     m, m);
+  uint32_t nmods = count_import_modules(info);
+  for (uint32_t i = 0; i < nmods; i++) wudf_strbuf_puts(sb, ", (void *)imps");
+  wudf_strbuf_printf(
+      sb,
+      ");\n}\n"
+      "static void wudf_shim_free(void *inst) {\n"
+      "  Z_%s_free((Z_%s_instance_t *)inst);\n}\n"
+      "static const wudf_shim_module wudf_shim_desc = {\n"
+      "  WUDF_SHIM_ABI_VERSION, sizeof(Z_%s_instance_t),\n"
+      "  %u, wudf_shim_import_descs, %u, wudf_shim_exports,\n"
+      "  Z_%s_init_module, wudf_shim_instantiate, wudf_shim_free,\n};\n"
+      "__attribute__((visibility(\"default\"))) const wudf_shim_module *\n"
+      "wudf_shim_entry_v1(const wudf_shim_rt *rt) {\n"
+      "  if (!rt || rt->abi_version != WUDF_SHIM_ABI_VERSION) return 0;\n"
+      "  wudf_shim_rt_ptr = rt;\n"
+      "  return &wudf_shim_desc;\n}\n",
+      m, m, m, src->nslots, info->nexports, m);
+}
+
+static char *gen_prelude(void) {
+  wudf_strbuf sb;
+  wudf_strbuf_init(&sb);
+  wudf_strbuf_puts(&sb,
+                   "/* Generated by wudf. */\n#include <stdarg.h>\n"
+                   "#include <stdlib.h>\n#include <wasm-rt.h>\n");
+  wudf_strbuf_puts(&sb, wudf_shim_abi_text);
+  wudf_strbuf_puts(&sb, k_runtime_forwarders);
+  return wudf_strbuf_take(&sb);
+}
+
+static char *gen_postlude(const wudf_wasm_info *info,
+                          const wudf_shim_source *src) {
+  wudf_strbuf sb;
+  wudf_strbuf_init(&sb);
+  wudf_strbuf_puts(&sb, "\n/* wudf shim */\n");
+  gen_imports(&sb, info, src);
+  gen_exports(&sb, info, src);
+  gen_module(&sb, info, src);
+  return wudf_strbuf_take(&sb);
+}
+
+wudf_status wudf_shim_generate(const wudf_wasm_info *info,
+                               wudf_shim_source *out, wudf_error *err) {
+  memset(out, 0, sizeof *out);
+  wudf_status st = assign_slots(info, out, err);
+  if (st != WUDF_OK) goto fail;
+  choose_module_name(info, out);
+  out->call_indirect_override = k_call_indirect_override;
+  out->prelude = gen_prelude();
+  out->postlude = gen_postlude(info, out);
+  if (!out->prelude || !out->postlude) {
+    st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory generating the shim");
+    goto fail;
+  }
+  return WUDF_OK;
+fail:
+  wudf_shim_source_reset(out);
+  return st;
+}
+
+void wudf_shim_source_reset(wudf_shim_source *src) {
+  free(src->prelude);
+  free(src->postlude);
+  free(src->import_slot);
+  memset(src, 0, sizeof *src);
+}

@@ -1,0 +1,36 @@
+/*
+ * Generation of the trusted C shim compiled with wasm2c's output (see
+ * shim_abi.h for what the shim provides).
+ */
+#ifndef WUDF_TRANSLATE_SHIM_GEN_H
+#define WUDF_TRANSLATE_SHIM_GEN_H
+
+#include "common/strbuf.h"
+#include "load/wasm_info.h"
+
+typedef struct wudf_shim_source {
+  char module_name[32]; /* the --module-name given to wasm2c */
+  char *prelude;        /* owned: C text before the wasm2c output */
+  char *postlude;       /* owned: C text after it */
+  const char *call_indirect_override; /* static text */
+  uint32_t nslots;      /* distinct (module, name) imports */
+  uint32_t *import_slot; /* owned: slot of each import of the module */
+} wudf_shim_source;
+
+/* Generates the shim for a module that wudf_wasm_parse() accepted.
+ * Refuses (WUDF_ERR_UNSUPPORTED) a module that imports the same name twice
+ * with different types, which wasm2c 1.0.32 cannot translate. */
+wudf_status wudf_shim_generate(const wudf_wasm_info *info,
+                               wudf_shim_source *out, wudf_error *err);
+
+void wudf_shim_source_reset(wudf_shim_source *src);
+
+/* Appends `name` mangled as wasm2c 1.0.32 mangles module, import and export
+ * names in C identifiers: [A-Za-z0-9_] as is except 'Z', every other byte
+ * as 'Z' followed by two upper-case hex digits. */
+void wudf_shim_mangle(wudf_strbuf *sb, const char *name, uint32_t len);
+
+/* The text of shim_abi.h (generated at build time). */
+extern const char wudf_shim_abi_text[];
+
+#endif

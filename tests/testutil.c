@@ -1,0 +1,64 @@
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static uint8_t *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  if (buf) *len = (size_t)n;
+  return buf;
+}
+
+uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
+  static int counter;
+  char src[512], dst[512], cmd[1400];
+  int id = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
+  snprintf(src, sizeof src, "%s/m%d-%d.wat", test_tmpdir(), (int)getpid(), id);
+  snprintf(dst, sizeof dst, "%s/m%d-%d.wasm", test_tmpdir(), (int)getpid(), id);
+  FILE *f = fopen(src, "w");
+  if (!f) return NULL;
+  fputs(wat, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "wat2wasm %s '%s' -o '%s'", flags ? flags : "",
+           src, dst);
+  if (system(cmd) != 0) return NULL;
+  return read_all(dst, len);
+}
+
+wudf_engine *test_engine(const char *subdir, const wudf_limits *limits) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), subdir ? subdir : "cache");
+  wudf_engine_config cfg;
+  wudf_engine_config_init(&cfg);
+  cfg.cache_dir = dir;
+  if (limits) cfg.limits = *limits;
+  wudf_engine *e = NULL;
+  wudf_error err = {0};
+  if (wudf_engine_new(&cfg, &e, &err) != WUDF_OK)
+    fprintf(stderr, "    engine: %s\n", err.message);
+  return e;
+}
+
+wudf_module *test_load_wat(wudf_engine *e, const char *wat, wudf_error *err) {
+  size_t len;
+  uint8_t *bytes = test_wat(wat, NULL, &len);
+  if (!bytes) return NULL;
+  wudf_module *m = NULL;
+  wudf_module_load(e, bytes, len, "test.wasm", &m, err);
+  free(bytes);
+  return m;
+}

@@ -1,0 +1,39 @@
+/* Helpers shared by the tests that run compiled modules. */
+#ifndef WUDF_TEST_UTIL_H
+#define WUDF_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wudf.h"
+
+/* Assembles WebAssembly text with Debian's wat2wasm (extra flags such as
+ * "--enable-simd" may be given). Returns a malloc'd buffer or NULL. */
+uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
+
+/* An engine whose cache is `subdir` under the run's temporary directory
+ * (NULL: a cache shared by the whole run). Uses `limits` when not NULL. */
+wudf_engine *test_engine(const char *subdir, const wudf_limits *limits);
+
+/* Loads WAT text into a module and an instance; NULL (and a failed check
+ * message) on error. */
+wudf_module *test_load_wat(wudf_engine *e, const char *wat, wudf_error *err);
+
+static inline wudf_val test_i32(int32_t v) {
+  wudf_val x = {WUDF_I32, {.i32 = v}};
+  return x;
+}
+static inline wudf_val test_i64(int64_t v) {
+  wudf_val x = {WUDF_I64, {.i64 = v}};
+  return x;
+}
+static inline wudf_val test_f32(float v) {
+  wudf_val x = {WUDF_F32, {.f32 = v}};
+  return x;
+}
+static inline wudf_val test_f64(double v) {
+  wudf_val x = {WUDF_F64, {.f64 = v}};
+  return x;
+}
+
+#endif
