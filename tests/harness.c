@@ -1,6 +1,8 @@
 /* Test runner: see harness.h. */
 #include "harness.h"
 
+#include "wudf.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -80,4 +82,8 @@ int main(int argc, char **argv) {
   remove_tmpdir();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
+}
+
+const char *test_err_message(const struct wudf_error *err) {
+  return err ? err->message : "";
 }

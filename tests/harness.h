@@ -11,6 +11,9 @@
 #include <string.h>
 
 typedef void (*test_fn)(void);
+struct wudf_error;
+/* The message of an error report, or "" for NULL. */
+const char *test_err_message(const struct wudf_error *err);
 void test_register(const char *name, const char *file, test_fn fn);
 void test_fail_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -57,7 +60,7 @@ const char *test_tmpdir(void);
     if (st_ != (expected)) {                                                 \
       test_fail_at(__FILE__, __LINE__, "%s returned %s (%s), expected %s",   \
                    #expr, wudf_status_name(st_),                             \
-                   (errp) ? (errp)->message : "", wudf_status_name(expected)); \
+                   test_err_message(errp), wudf_status_name(expected));      \
       return;                                                                \
     }                                                                        \
   } while (0)

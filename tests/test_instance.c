@@ -354,7 +354,10 @@ TEST(instance_captures_output_with_a_bound) {
   size_t len = 0;
   bool trunc = true;
   char out1[64] = "";
-  if (inst) memcpy(out1, wudf_instance_output(inst, &len, &trunc), len);
+  if (inst) {
+    const char *o = wudf_instance_output(inst, &len, &trunc);
+    memcpy(out1, o, len < sizeof out1 ? len : sizeof out1 - 1);
+  }
   a[0] = test_i32(10);
   wudf_status st2 = inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err)
                          : err.status;
@@ -367,7 +370,8 @@ TEST(instance_captures_output_with_a_bound) {
   CHECK_MSG(st == WUDF_OK, "%s", err.message);
   CHECK_EQ_INT(len, 30);
   CHECK(!trunc);
-  CHECK(!strcmp(out1, "hello, sandbox\nhello, sandbox\n"));
+  CHECK_MSG(!strcmp(out1, "hello, sandbox\nhello, sandbox\n"), "output: [%s]",
+            out1);
   CHECK_EQ_INT(st2, WUDF_OK);
   CHECK_EQ_INT(r[0].of.i32, 15); /* the module is told all was written */
   CHECK_EQ_INT(len2, 40);
