@@ -11,6 +11,10 @@
 #include "api/api_internal.h"
 #include "common/error.h"
 
+/* wasm2c 1.0.32 recurses per nesting level and overflows its stack at about
+ * 18,000 levels; refuse well before that with a clear message. */
+#define WUDF_MAX_BLOCK_DEPTH 10000
+
 static wudf_status parse(wudf_module *m, const void *bytes, size_t len,
                          wudf_error *err) {
   const wudf_engine_config *c = &m->engine->config;
@@ -23,7 +27,12 @@ static wudf_status parse(wudf_module *m, const void *bytes, size_t len,
       .max_table_elements = c->limits.table_elements,
       .max_memory_pages = c->limits.memory_bytes >> 16,
   };
-  return wudf_wasm_parse(bytes, len, &limits, &m->info, err);
+  wudf_status st = wudf_wasm_parse(bytes, len, &limits, &m->info, err);
+  if (st == WUDF_OK && m->info.max_block_depth > WUDF_MAX_BLOCK_DEPTH)
+    st = wudf_fail(err, WUDF_ERR_LIMIT,
+                   "a function nests blocks %u deep; the limit is %u",
+                   m->info.max_block_depth, WUDF_MAX_BLOCK_DEPTH);
+  return st;
 }
 
 static int cmp_names(const wudf_wasm_name *a, const wudf_wasm_name *b) {

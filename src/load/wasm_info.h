@@ -87,6 +87,8 @@ typedef struct wudf_wasm_info {
   wudf_wasm_import *imports;
   /* Imports of each kind (they come first in each index space). */
   uint32_t nfunc_imports, ntable_imports, nmemory_imports, nglobal_imports;
+  uint32_t *func_import_types; /* owned: type index of each imported function
+                                  (nfunc_imports entries) */
 
   uint32_t nfuncs;         /* defined functions (not imported) */
   uint32_t *func_types;    /* owned: type index of each defined function */
@@ -110,6 +112,11 @@ typedef struct wudf_wasm_info {
   wudf_wasm_custom *customs;
 
   uint64_t code_bytes; /* total size of function bodies */
+  /* Deepest nesting of block/loop/if (and of if's else arm) in any function
+   * body; a body with no blocks has depth 0. */
+  uint32_t max_block_depth;
+  /* Most parameters + declared locals of any defined function. */
+  uint32_t max_locals;
 } wudf_wasm_info;
 
 typedef struct wudf_wasm_parse_limits {
@@ -123,6 +130,10 @@ typedef struct wudf_wasm_parse_limits {
  *   WUDF_ERR_MALFORMED    "at byte 0x1f: ..."
  *   WUDF_ERR_UNSUPPORTED  "at byte 0x2a (function 3): SIMD instruction 0xfd..."
  *   WUDF_ERR_LIMIT        "memory 0 starts at 70000 pages; the limit is ..."
+ *   WUDF_ERR_INVALID      an index recorded here is out of range (a
+ *                         function's type, an export, the start function),
+ *                         export names repeat, or a constant expression
+ *                         holds a non-constant instruction
  *   WUDF_ERR_NOMEM
  * `limits` may be NULL. */
 wudf_status wudf_wasm_parse(const uint8_t *bytes, size_t len,
