@@ -29,15 +29,16 @@ SPEC_SRC  := $(sort $(wildcard tests/spectest/*.c))
 SPEC_OBJ  := $(SPEC_SRC:%.c=$(BUILD)/%.o)
 TESTSUITE ?= ../shared/wasm-testsuite
 
-.PHONY: all lib test unit spectest asan fuzz format format-check clean help deps demo
+.PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo
 
 all: lib $(BUILD)/wudf
 
 help:
 	@echo "make            build libwudf and the wudf command into $(BUILD)/"
 	@echo "make deps       install the Debian packages wudf needs (root)"
-	@echo "make demo       run the library demo"
-	@echo "make test       unit tests, then the WebAssembly spec tests"
+	@echo "make demo       install, build and run the library demo"
+	@echo "make test       install, build, unit tests, then the spec tests"
+	@echo "make check      unit tests and spec tests (no install step)"
 	@echo "make unit       unit tests only"
 	@echo "make spectest   WebAssembly spec tests from $(TESTSUITE)"
 	@echo "make asan       the test suite built with ASan+UBSan"
@@ -78,7 +79,8 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libwudf.a
 $(BUILD)/spectest: $(SPEC_OBJ) $(BUILD)/libwudf.a
 	$(CC) $(LDFLAGS) -o $@ $(SPEC_OBJ) $(BUILD)/libwudf.a -ljansson $(LDLIBS)
 
-demo: all
+demo: deps
+	$(MAKE) all
 	./examples/demo.sh $(BUILD)
 
 unit: $(BUILD)/run_tests
@@ -87,10 +89,13 @@ unit: $(BUILD)/run_tests
 spectest: $(BUILD)/spectest
 	./tests/spectest/run.sh $(BUILD) $(TESTSUITE)
 
-test: unit spectest
+test: deps
+	$(MAKE) check
 
-asan:
-	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+check: unit spectest
+
+asan: deps
+	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" check
 
 FUZZ_SECONDS ?= 60
 fuzz:

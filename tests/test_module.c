@@ -252,3 +252,20 @@ TEST(engine_refuses_unsafe_cache_directory) {
   CHECK_EQ_INT(st, WUDF_ERR_CACHE);
   CHECK_CONTAINS(err.message, "open-cache");
 }
+
+/* wasm2c overflows its own stack on very deep nesting; wudf refuses first. */
+TEST(module_refuses_deeply_nested_blocks) {
+  enum { DEPTH = 10001 };
+  size_t cap = DEPTH * 14 + 64;
+  char *wat = malloc(cap);
+  CHECK(wat);
+  size_t n = (size_t)snprintf(wat, cap, "(module (func ");
+  for (int i = 0; i < DEPTH; i++) n += (size_t)snprintf(wat + n, cap - n, "(block ");
+  for (int i = 0; i < DEPTH; i++) wat[n++] = ')';
+  snprintf(wat + n, cap - n, "))");
+  wudf_error err = {0};
+  wudf_status st = load_wat_flags(NULL, wat, NULL, &err);
+  free(wat);
+  CHECK_EQ_INT(st, WUDF_ERR_LIMIT);
+  CHECK_CONTAINS(err.message, "10001 deep");
+}
