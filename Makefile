@@ -54,8 +54,10 @@ $(BUILD)/libwudf.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+# nodelete: the library installs signal handlers and a thread-exit
+# destructor, which must never point into unmapped code.
 $(BUILD)/libwudf.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-z,nodelete $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/wudf: $(CLI_OBJ) $(BUILD)/libwudf.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libwudf.a $(LDLIBS)

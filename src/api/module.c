@@ -111,8 +111,25 @@ static wudf_status open_shared_object(wudf_module *m, const char *path,
   return WUDF_OK;
 }
 
+/* Generates the shim. A module wasm2c cannot translate because of
+ * conflicting imports is refused, but an unprovided import wins as the
+ * reason. */
+static wudf_status generate(wudf_module *m, wudf_error *err) {
+  wudf_status st = wudf_shim_generate(&m->info, &m->shim, err);
+  if (st == WUDF_OK) return st;
+  if (m->shim.conflict) {
+    wudf_error link_err = {0};
+    if (wudf_link_check(m->engine, m, &link_err) != WUDF_OK) {
+      if (err) *err = link_err;
+      return link_err.status;
+    }
+  }
+  wudf_error_prefix(err, "%s", m->name);
+  return st;
+}
+
 static wudf_status build(wudf_module *m, const void *bytes, size_t len,
-                         wudf_error *err) {
+                         char *path, size_t path_size, wudf_error *err) {
   wudf_build_input in = {
       .wasm = bytes,
       .wasm_len = len,
@@ -121,15 +138,11 @@ static wudf_status build(wudf_module *m, const void *bytes, size_t len,
       .postlude = m->shim.postlude,
       .call_indirect_override = m->shim.call_indirect_override,
   };
-  char path[4096];
   wudf_status st =
       wudf_cache_get_or_build(&m->engine->cache, &m->engine->toolchain, &in,
-                              path, sizeof path, &m->was_cached, err);
-  if (st != WUDF_OK) {
-    wudf_error_prefix(err, "%s", m->name);
-    return st;
-  }
-  return open_shared_object(m, path, err);
+                              path, path_size, &m->was_cached, err);
+  if (st != WUDF_OK) wudf_error_prefix(err, "%s", m->name);
+  return st;
 }
 
 /* The public descriptions of imports and exports. */
@@ -149,10 +162,13 @@ wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
   if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
     wudf_error_prefix(err, "%s", m->name);
   if (st == WUDF_OK) st = index_exports(m, err);
-  if (st == WUDF_OK && (st = wudf_shim_generate(&m->info, &m->shim, err)))
-    wudf_error_prefix(err, "%s", m->name);
+  if (st == WUDF_OK) st = generate(m, err);
+  /* wasm2c validates while building; imports are checked after it, so an
+   * invalid module is reported as invalid whatever it imports. */
+  char path[4096];
+  if (st == WUDF_OK) st = build(m, bytes, len, path, sizeof path, err);
   if (st == WUDF_OK) st = wudf_link_check(engine, m, err);
-  if (st == WUDF_OK) st = build(m, bytes, len, err);
+  if (st == WUDF_OK) st = open_shared_object(m, path, err);
   if (st == WUDF_OK) st = describe(m, err);
   if (st != WUDF_OK) {
     wudf_module_free(m);

@@ -350,14 +350,18 @@ static bool is_extended_const_op(uint8_t op) {
   return (op >= 0x6a && op <= 0x6c) || (op >= 0x7c && op <= 0x7e);
 }
 
+/* A constant expression must leave exactly one value (wasm2c 1.0.32 accepts
+ * an empty one and then writes C that does not compile). */
 wudf_status wudf_load_const_expr(wudf_load_ctx *ctx, wudf_load_code *code) {
   uint8_t op;
   code->depth = 0;
-  uint32_t saved_max = code->max_depth;
+  uint32_t saved_max = code->max_depth, values = 0;
+  size_t start = ctx->pos;
   wudf_status st = push_frame(ctx, code, FRAME_FUNC);
   while (st == WUDF_OK && code->depth > 0) {
     size_t at = ctx->pos;
     st = decode_instr(ctx, code, &op);
+    if (st == WUDF_OK && is_const_op(op) && op != OP_END) values++;
     if (st != WUDF_OK || is_const_op(op)) continue;
     if (is_extended_const_op(op))
       st = wudf_load_fail(ctx, at, WUDF_ERR_UNSUPPORTED,
@@ -370,5 +374,9 @@ wudf_status wudf_load_const_expr(wudf_load_ctx *ctx, wudf_load_code *code) {
                           op);
   }
   code->max_depth = saved_max; /* blocks are refused here anyway */
+  if (st == WUDF_OK && values != 1)
+    st = wudf_load_fail(ctx, start, WUDF_ERR_INVALID,
+                        "constant expression produces %u values, not one",
+                        values);
   return st;
 }

@@ -131,6 +131,11 @@ static wudf_status read_table_type(wudf_load_reader *r, uint32_t index,
     return wudf_load_fail(ctx, at, WUDF_ERR_MALFORMED,
                           "malformed table limits flags 0x%02x", flags);
   st = read_min_max(ctx, flags, &out->limits);
+  if (st == WUDF_OK && out->limits.has_max && out->limits.min > out->limits.max)
+    return wudf_load_fail(ctx, at, WUDF_ERR_INVALID,
+                          "table %" PRIu32 " has minimum %" PRIu64
+                          " above its maximum %" PRIu64,
+                          index, out->limits.min, out->limits.max);
   uint32_t max = r->limits.max_table_elements;
   if (st == WUDF_OK && max && out->limits.min > max)
     return wudf_load_fail(ctx, at, WUDF_ERR_LIMIT,
@@ -154,6 +159,23 @@ static wudf_status bad_memory_flags(const wudf_load_ctx *ctx, size_t at,
                         "malformed memory limits flags 0x%02x", flags);
 }
 
+/* Validity per the spec: at most 65536 pages (4 GiB), min <= max. */
+static wudf_status check_memory_type(const wudf_load_ctx *ctx, size_t at,
+                                     uint32_t index,
+                                     const wudf_wasm_limits *l) {
+  if (l->min > 65536 || (l->has_max && l->max > 65536))
+    return wudf_load_fail(ctx, at, WUDF_ERR_INVALID,
+                          "memory %" PRIu32 " size must be at most 65536 "
+                          "pages (4 GiB)",
+                          index);
+  if (l->has_max && l->min > l->max)
+    return wudf_load_fail(ctx, at, WUDF_ERR_INVALID,
+                          "memory %" PRIu32 " has minimum %" PRIu64
+                          " above its maximum %" PRIu64,
+                          index, l->min, l->max);
+  return WUDF_OK;
+}
+
 static wudf_status read_memory_type(wudf_load_reader *r, uint32_t index,
                                     wudf_wasm_limits *out) {
   wudf_load_ctx *ctx = &r->ctx;
@@ -163,6 +185,7 @@ static wudf_status read_memory_type(wudf_load_reader *r, uint32_t index,
   if (st != WUDF_OK) return st;
   if (flags > 1) return bad_memory_flags(ctx, at, flags);
   st = read_min_max(ctx, flags, out);
+  if (st == WUDF_OK) st = check_memory_type(ctx, at, index, out);
   uint64_t max = r->limits.max_memory_pages;
   if (st == WUDF_OK && max && out->min > max)
     return wudf_load_fail(ctx, at, WUDF_ERR_LIMIT,

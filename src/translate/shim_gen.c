@@ -177,11 +177,13 @@ static wudf_status assign_slots(const wudf_wasm_info *info,
       out->import_slot[i] = out->nslots++;
       continue;
     }
-    if (!import_type_eq(info, &info->imports[j], im))
-      return wudf_fail(err, WUDF_ERR_UNSUPPORTED,
-                       "at byte 0x%x: import '%s'.'%s' appears twice with "
-                       "different types, which wasm2c 1.0.32 cannot translate",
-                       im->offset, im->module.str, im->name.str);
+    if (!import_type_eq(info, &info->imports[j], im) && !out->conflict) {
+      out->conflict = true;
+      wudf_fail(err, WUDF_ERR_UNSUPPORTED,
+                "at byte 0x%x: import '%s'.'%s' appears twice with "
+                "different types, which wasm2c 1.0.32 cannot translate",
+                im->offset, im->module.str, im->name.str);
+    }
     out->import_slot[i] = out->import_slot[j];
   }
   return WUDF_OK;
@@ -497,6 +499,7 @@ wudf_status wudf_shim_generate(const wudf_wasm_info *info,
   memset(out, 0, sizeof *out);
   wudf_status st = assign_slots(info, out, err);
   if (st != WUDF_OK) goto fail;
+  if (out->conflict) return WUDF_ERR_UNSUPPORTED; /* slots stay usable */
   choose_module_name(info, out);
   out->call_indirect_override = k_call_indirect_override;
   out->prelude = gen_prelude();

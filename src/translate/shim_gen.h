@@ -15,11 +15,14 @@ typedef struct wudf_shim_source {
   const char *call_indirect_override; /* static text */
   uint32_t nslots;      /* distinct (module, name) imports */
   uint32_t *import_slot; /* owned: slot of each import of the module */
+  bool conflict; /* an import name appears twice with different types */
 } wudf_shim_source;
 
 /* Generates the shim for a module that wudf_wasm_parse() accepted.
  * Refuses (WUDF_ERR_UNSUPPORTED) a module that imports the same name twice
- * with different types, which wasm2c 1.0.32 cannot translate. */
+ * with different types, which wasm2c 1.0.32 cannot translate; then only
+ * `conflict` and the import slots are filled, so that imports can still be
+ * checked (an unprovided import is the more useful error). */
 wudf_status wudf_shim_generate(const wudf_wasm_info *info,
                                wudf_shim_source *out, wudf_error *err);
 

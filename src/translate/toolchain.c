@@ -25,6 +25,8 @@ static const char *const k_cc_flags[] = {
     "-fno-optimize-sibling-calls",
     "-fstack-clash-protection",
     "-fno-strict-aliasing",
+    /* Keeps x*1.0, x-0.0 etc.: WebAssembly requires them to quiet NaNs. */
+    "-fsignaling-nans",
     "-DNDEBUG",
     "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1",
     "-w",

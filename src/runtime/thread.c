@@ -1,0 +1,253 @@
+/* Per-thread trap state and the guarded call. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "runtime/rt_internal.h"
+
+/* initial-exec: see rt_internal.h. */
+static _Thread_local wudf_rt_thread *g_self
+    __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_key;
+static int g_key_rc = -1;
+
+wudf_rt_thread *wudf_rt_thread_self(void) {
+  return g_self;
+}
+
+uint64_t wudf_rt_now_ns(void) {
+  struct timespec ts;
+  /* CLOCK_MONOTONIC cannot fail on Linux; 0 would only delay a deadline. */
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void thread_destroy(void *p) {
+  wudf_rt_thread *t = p;
+  g_self = NULL;
+  atomic_signal_fence(memory_order_seq_cst);
+  wudf_rt_timer_release(t);
+  wudf_rt_altstack_release(t);
+  free(t);
+}
+
+/* After fork() the surviving thread has a new tid and no timers. */
+static void after_fork_child(void) {
+  wudf_rt_thread *t = g_self;
+  if (!t) return;
+  t->tid = gettid();
+  t->has_timer = false;
+  t->timer_armed = false;
+}
+
+static void key_create(void) {
+  g_key_rc = pthread_key_create(&g_key, thread_destroy);
+  if (g_key_rc == 0) g_key_rc = pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static wudf_status thread_new(wudf_rt_thread **out, wudf_error *err) {
+  int rc = pthread_once(&g_key_once, key_create);
+  if (rc != 0 || g_key_rc != 0)
+    return wudf_fail(err, WUDF_ERR_NOMEM, "creating the runtime's thread key");
+  wudf_rt_thread *t = calloc(1, sizeof *t);
+  if (!t) return wudf_fail(err, WUDF_ERR_NOMEM, "allocating thread state");
+  t->tid = gettid();
+  wudf_status st = wudf_rt_stack_bounds(t, err);
+  if (st == WUDF_OK) st = wudf_rt_altstack_ensure(t, err);
+  if (st != WUDF_OK) goto fail;
+  if (pthread_setspecific(g_key, t) != 0) {
+    st = wudf_fail(err, WUDF_ERR_NOMEM, "registering thread state");
+    goto fail;
+  }
+  g_self = t;
+  *out = t;
+  return WUDF_OK;
+fail:
+  wudf_rt_altstack_release(t);
+  free(t);
+  return st;
+}
+
+/* Everything that can fail before the call starts: no trap can happen yet. */
+static wudf_status call_enter(const wudf_rt_call_opts *opts,
+                              wudf_rt_thread **out, wudf_error *err) {
+  wudf_status st = wudf_rt_init(err);
+  if (st != WUDF_OK) return st;
+  wudf_rt_thread *t = g_self;
+  if (t && t->active)
+    return wudf_fail(err, WUDF_ERR_ARG,
+                     "wudf_rt_guarded called from inside a guarded call");
+  if (!t && (st = thread_new(&t, err)) != WUDF_OK) return st;
+  if (opts->timeout_ms > 0 && (st = wudf_rt_timer_prepare(t, err)) != WUDF_OK)
+    return st;
+  *out = t;
+  return WUDF_OK;
+}
+
+/* Runs inside the sigsetjmp frame: from here on traps may jump. */
+static void call_start(wudf_rt_thread *t, const wudf_rt_call_opts *opts,
+                       wudf_rt_outcome *outcome) {
+  t->opts = opts;
+  t->outcome = outcome;
+  t->status = WUDF_OK;
+  atomic_signal_fence(memory_order_seq_cst);
+  t->armed = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (opts->running_tid) atomic_store(opts->running_tid, (int)t->tid);
+  if (opts->interrupt_flag && atomic_exchange(opts->interrupt_flag, 0))
+    wudf_rt_thread_jump(t, WUDF_TRAP_INTERRUPTED, false);
+  if (opts->timeout_ms > 0) {
+    wudf_error e = {0};
+    if (wudf_rt_timer_arm(t, opts->timeout_ms, &e) != WUDF_OK)
+      wudf_rt_trap_detail(e.status, "%s", e.message);
+  }
+}
+
+static wudf_status call_finish(wudf_rt_thread *t, wudf_rt_outcome *outcome) {
+  t->armed = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (t->from_signal) wudf_rt_signals_unblock();
+  wudf_rt_timer_disarm(t);
+  if (t->opts->running_tid) atomic_store(t->opts->running_tid, 0);
+  outcome->status = (wudf_status)t->status;
+  if (outcome->status == WUDF_TRAP_EXIT) outcome->exit_code = t->exit_code;
+  t->in_host = 0;
+  t->pending = 0;
+  t->from_signal = 0;
+  t->opts = NULL;
+  t->outcome = NULL;
+  t->active = 0;
+  return outcome->status;
+}
+
+static wudf_status early_fail(wudf_rt_outcome *outcome, const wudf_error *e) {
+  outcome->status = e->status;
+  snprintf(outcome->detail, sizeof outcome->detail, "%.*s",
+           (int)sizeof outcome->detail - 1, e->message);
+  return e->status;
+}
+
+static wudf_status guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
+                           void *arg, wudf_rt_outcome *outcome) {
+  memset(outcome, 0, sizeof *outcome);
+  wudf_error e = {0};
+  if (!opts || !body) {
+    wudf_fail(&e, WUDF_ERR_ARG, "wudf_rt_guarded: NULL opts or body");
+    return early_fail(outcome, &e);
+  }
+  wudf_rt_thread *t = NULL;
+  if (call_enter(opts, &t, &e) != WUDF_OK) return early_fail(outcome, &e);
+  t->active = 1;
+  /* Locals read after a jump back must not live in registers the jump
+   * restores to stale values; these are written only before sigsetjmp. */
+  wudf_rt_thread *volatile vt = t;
+  wudf_rt_outcome *volatile vout = outcome;
+  /* No mask save: that would cost a syscall per call. Jumps out of signal
+   * handlers unblock the runtime's signals in call_finish() instead. */
+  if (sigsetjmp(t->jmp, 0) == 0) {
+    call_start(t, opts, outcome);
+    body(arg);
+  }
+  return call_finish(vt, vout);
+}
+
+wudf_status wudf_rt_guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
+                            void *arg, wudf_rt_outcome *outcome) {
+  wudf_rt_outcome local;
+  return guarded(opts, body, arg, outcome ? outcome : &local);
+}
+
+void wudf_rt_thread_jump(wudf_rt_thread *t, wudf_status status,
+                         bool from_signal) {
+  t->status = (sig_atomic_t)status;
+  t->from_signal = from_signal;
+  /* Disarm first: a timer signal arriving during the jump is then stale. */
+  t->armed = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  siglongjmp(t->jmp, 1);
+}
+
+/* A trap outside a guarded call has no frame to return to, and the function
+ * cannot return: the caller broke the contract of rt.h. */
+__attribute__((noreturn)) static void trap_outside_call(void) {
+  static const char msg[] = "wudf: runtime trap outside a guarded call\n";
+  if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+    /* nothing more to report */
+  }
+  abort();
+}
+
+void wudf_rt_trap(wudf_status status) {
+  wudf_rt_thread *t = g_self;
+  if (!t || !t->armed) trap_outside_call();
+  wudf_rt_thread_jump(t, status == WUDF_OK ? WUDF_ERR_ARG : status, false);
+}
+
+void wudf_rt_trap_exit(int32_t code) {
+  wudf_rt_thread *t = g_self;
+  if (!t || !t->armed) trap_outside_call();
+  t->exit_code = code;
+  wudf_rt_thread_jump(t, WUDF_TRAP_EXIT, false);
+}
+
+void wudf_rt_trap_detail(wudf_status status, const char *fmt, ...) {
+  wudf_rt_thread *t = g_self;
+  if (t && t->armed && t->outcome) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->outcome->detail, sizeof t->outcome->detail, fmt, ap);
+    va_end(ap);
+  }
+  wudf_rt_trap(status);
+}
+
+const wudf_rt_call_opts *wudf_rt_current_opts(void) {
+  wudf_rt_thread *t = g_self;
+  return t && t->armed ? t->opts : NULL;
+}
+
+wudf_rt_outcome *wudf_rt_current_outcome(void) {
+  wudf_rt_thread *t = g_self;
+  return t && t->armed ? t->outcome : NULL;
+}
+
+/* A stack overflow inside host code cannot be turned into a trap (the host
+ * code would be unwound), so the guest may not enter host code with less
+ * stack than this left: 128 KiB, or a quarter of a small stack. */
+static bool stack_too_low(const wudf_rt_thread *t) {
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t quarter = (t->stack_hi - t->stack_lo) / 4;
+  uintptr_t margin =
+      quarter < ((uintptr_t)128 << 10) ? quarter : (uintptr_t)128 << 10;
+  return sp >= t->stack_lo && sp < t->stack_hi && sp - t->stack_lo < margin;
+}
+
+void wudf_rt_host_enter(void) {
+  wudf_rt_thread *t = g_self;
+  if (!t) return;
+  if (t->armed && t->in_host == 0 && stack_too_low(t))
+    wudf_rt_thread_jump(t, WUDF_TRAP_STACK_EXHAUSTED, false);
+  t->in_host = t->in_host + 1;
+  atomic_signal_fence(memory_order_seq_cst);
+}
+
+void wudf_rt_host_leave(void) {
+  wudf_rt_thread *t = g_self;
+  if (!t || t->in_host <= 0) return;
+  atomic_signal_fence(memory_order_seq_cst);
+  t->in_host = t->in_host - 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  /* A timer signal from now on traps directly; one that came while inside
+   * left its verdict in `pending`. */
+  if (t->in_host != 0 || !t->pending) return;
+  wudf_status st = (wudf_status)t->pending;
+  t->pending = 0;
+  if (t->armed) wudf_rt_thread_jump(t, st, false);
+}
