@@ -277,6 +277,11 @@ WUDF_API wudf_status wudf_module_export(const wudf_module *module,
 WUDF_API wudf_status wudf_module_import(const wudf_module *module,
                                         uint32_t index, wudf_extern_info *info);
 
+/* Index of the export whose name is the `len` bytes at `name` (names may
+ * contain NUL bytes), or -1 if there is none. */
+WUDF_API int64_t wudf_module_export_index(const wudf_module *module,
+                                          const char *name, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Instances                                                                */
 /* ------------------------------------------------------------------------ */
@@ -313,6 +318,19 @@ WUDF_API wudf_status wudf_instance_call(wudf_instance *instance,
                                         const char *name, const wudf_val *args,
                                         uint32_t nargs, wudf_val *results,
                                         uint32_t nresults, wudf_error *err);
+
+/* Same as wudf_instance_call() for the function export number
+ * `export_index` (see wudf_module_export_index()): no name lookup. */
+WUDF_API wudf_status wudf_instance_call_export(wudf_instance *instance,
+                                               uint32_t export_index,
+                                               const wudf_val *args,
+                                               uint32_t nargs,
+                                               wudf_val *results,
+                                               uint32_t nresults,
+                                               wudf_error *err);
+
+/* The module `instance` was made from. Borrowed. */
+WUDF_API wudf_module *wudf_instance_module(const wudf_instance *instance);
 
 /* Reads exported global `name`. */
 WUDF_API wudf_status wudf_instance_get_global(wudf_instance *instance,

@@ -160,26 +160,23 @@ static void call_body(void *arg) {
   f->export->invoke(f->storage, f->args, f->results);
 }
 
-static wudf_status find_func(wudf_instance *inst, const char *name,
-                             uint32_t nargs, uint32_t nresults,
-                             uint32_t *index, wudf_error *err) {
+/* Checks that export `x` is a function taking nargs and giving nresults. */
+static wudf_status check_func(const wudf_instance *inst, uint32_t x,
+                              uint32_t nargs, uint32_t nresults,
+                              wudf_error *err) {
   const wudf_module *m = inst->module;
-  int64_t x = wudf_module_find_export(m, name, (uint32_t)strlen(name));
-  if (x < 0 || m->info.exports[x].kind != WUDF_EXTERN_FUNC)
-    return wudf_fail(err, WUDF_ERR_NOT_FOUND, "%s: no exported function '%s'",
-                     m->name, name);
+  if (x >= m->info.nexports || m->info.exports[x].kind != WUDF_EXTERN_FUNC)
+    return wudf_fail(err, WUDF_ERR_NOT_FOUND,
+                     "%s: export %u is not a function", m->name, x);
   const wudf_wasm_functype *ft =
       wudf_wasm_func_type(&m->info, m->info.exports[x].index);
-  if (ft->nparams != nargs || ft->nresults != nresults) {
-    char sig[256];
-    wudf_functype_str(ft, sig, sizeof sig);
-    return wudf_fail(err, WUDF_ERR_TYPE,
-                     "%s: '%s' has type %s; called with %u arguments and %u "
-                     "results",
-                     m->name, name, sig, nargs, nresults);
-  }
-  *index = (uint32_t)x;
-  return WUDF_OK;
+  if (ft->nparams == nargs && ft->nresults == nresults) return WUDF_OK;
+  char sig[256];
+  wudf_functype_str(ft, sig, sizeof sig);
+  return wudf_fail(err, WUDF_ERR_TYPE,
+                   "%s: '%s' has type %s; called with %u arguments and %u "
+                   "results",
+                   m->name, m->info.exports[x].name.str, sig, nargs, nresults);
 }
 
 static wudf_status pack_args(const wudf_instance *inst,
@@ -209,15 +206,30 @@ wudf_status wudf_instance_call(wudf_instance *inst, const char *name,
                                const wudf_val *args, uint32_t nargs,
                                wudf_val *results, uint32_t nresults,
                                wudf_error *err) {
-  if (!inst || !name || (nargs && !args) || (nresults && !results))
-    return wudf_fail(err, WUDF_ERR_ARG, "instance, name, args or results is NULL");
+  if (!inst || !name)
+    return wudf_fail(err, WUDF_ERR_ARG, "instance or name is NULL");
+  const wudf_module *m = inst->module;
+  int64_t x = wudf_module_find_export(m, name, (uint32_t)strlen(name));
+  if (x < 0 || m->info.exports[x].kind != WUDF_EXTERN_FUNC)
+    return wudf_fail(err, WUDF_ERR_NOT_FOUND, "%s: no exported function '%s'",
+                     m->name, name);
+  return wudf_instance_call_export(inst, (uint32_t)x, args, nargs, results,
+                                   nresults, err);
+}
+
+wudf_status wudf_instance_call_export(wudf_instance *inst, uint32_t x,
+                                      const wudf_val *args, uint32_t nargs,
+                                      wudf_val *results, uint32_t nresults,
+                                      wudf_error *err) {
+  if (!inst || (nargs && !args) || (nresults && !results))
+    return wudf_fail(err, WUDF_ERR_ARG, "instance, args or results is NULL");
   if (nargs > MAX_CALL_VALUES || nresults > MAX_CALL_VALUES)
     return wudf_fail(err, WUDF_ERR_ARG, "at most %d arguments and results",
                      MAX_CALL_VALUES);
-  uint32_t x = 0;
-  wudf_status st = find_func(inst, name, nargs, nresults, &x, err);
+  wudf_status st = check_func(inst, x, nargs, nresults, err);
   if (st != WUDF_OK) return st;
   const wudf_module *m = inst->module;
+  const char *name = m->info.exports[x].name.str;
   const wudf_wasm_functype *ft =
       wudf_wasm_func_type(&m->info, m->info.exports[x].index);
   wudf_shim_val a[MAX_CALL_VALUES], r[MAX_CALL_VALUES];
@@ -236,6 +248,10 @@ wudf_status wudf_instance_call(wudf_instance *inst, const char *name,
   for (uint32_t i = 0; i < nresults; i++)
     wudf_val_from_shim(&r[i], ft->types[ft->nparams + i], &results[i]);
   return WUDF_OK;
+}
+
+wudf_module *wudf_instance_module(const wudf_instance *inst) {
+  return inst ? inst->module : NULL;
 }
 
 wudf_status wudf_instance_get_global(wudf_instance *inst, const char *name,

@@ -228,6 +228,12 @@ void wudf_module_free(wudf_module *m) {
   free(m);
 }
 
+int64_t wudf_module_export_index(const wudf_module *m, const char *name,
+                                 size_t len) {
+  if (!m || (!name && len) || len > UINT32_MAX) return -1;
+  return wudf_module_find_export(m, name ? name : "", (uint32_t)len);
+}
+
 bool wudf_module_was_cached(const wudf_module *m) {
   return m && m->was_cached;
 }

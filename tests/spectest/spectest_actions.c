@@ -70,8 +70,18 @@ static void perform(wudf_instance *instance, const json_t *action,
                       : WUDF_ERR_ARG;
     return;
   }
-  out->status = wudf_instance_call(instance, field, args, nargs, out->results,
-                                   out->nresults, &out->err);
+  /* By index: export names may contain NUL bytes. */
+  const json_t *jfield = json_object_get(action, "field");
+  int64_t x = wudf_module_export_index(wudf_instance_module(instance), field,
+                                       json_string_length(jfield));
+  if (x < 0) {
+    out->status = WUDF_ERR_NOT_FOUND;
+    snprintf(out->err.message, sizeof out->err.message, "no export %s", field);
+    return;
+  }
+  out->status = wudf_instance_call_export(instance, (uint32_t)x, args, nargs,
+                                          out->results, out->nresults,
+                                          &out->err);
 }
 
 /* Looks up the instance; false (recorded as failed or skipped) if none. */
@@ -106,13 +116,6 @@ static bool run_action(spec_run *run, const json_t *cmd, long line,
   if (!find_target(run, action, line, counts, &instance)) return false;
   if (!json_is_string(field)) {
     spec_fail(counts, line, "%s: action without a field", out->desc);
-    return false;
-  }
-  if (json_string_length(field) != strlen(json_string_value(field))) {
-    spec_skip(counts, line,
-              "%s: the export name contains a NUL byte, which "
-              "wudf's C-string API cannot name",
-              out->desc);
     return false;
   }
   if (!parse_args(json_object_get(action, "args"), args, &nargs, &why)) {
