@@ -29,7 +29,7 @@ SPEC_SRC  := $(sort $(wildcard tests/spectest/*.c))
 SPEC_OBJ  := $(SPEC_SRC:%.c=$(BUILD)/%.o)
 TESTSUITE ?= ../shared/wasm-testsuite
 
-.PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo
+.PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo bench-load
 
 all: lib $(BUILD)/wudf
 
@@ -43,6 +43,7 @@ help:
 	@echo "make spectest   WebAssembly spec tests from $(TESTSUITE)"
 	@echo "make asan       the test suite built with ASan+UBSan"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make bench-load cold and warm module load times"
 	@echo "make format     clang-format every C file"
 
 deps:
@@ -80,6 +81,18 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libwudf.a
 
 $(BUILD)/spectest: $(SPEC_OBJ) $(BUILD)/libwudf.a
 	$(CC) $(LDFLAGS) -o $@ $(SPEC_OBJ) $(BUILD)/libwudf.a -ljansson $(LDLIBS)
+
+$(BUILD)/load_time: $(BUILD)/bench/load_time.o $(BUILD)/libwudf.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libwudf.a $(LDLIBS)
+
+$(BUILD)/examples/adj_bal.wasm: examples/adj_bal.c
+	@mkdir -p $(@D)
+	clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
+	  -Wl,--export=calculate_adj_bal -o $@ $<
+
+bench-load: deps
+	$(MAKE) $(BUILD)/load_time $(BUILD)/examples/adj_bal.wasm
+	$(BUILD)/load_time $(BUILD)/examples/adj_bal.wasm
 
 demo: deps
 	$(MAKE) all
