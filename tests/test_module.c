@@ -71,6 +71,10 @@ TEST(module_refuses_features_wasm2c_cannot_translate) {
        "--enable-threads", "shared"},
       {"(module (func $f return_call $f))", "--enable-tail-call", "tail"},
       {"(module (memory i64 1))", "--enable-memory64", "memory64"},
+      {"(module (tag $e) (func (throw $e)))", "--enable-exceptions",
+       "exception"},
+      {"(module (memory 1) (memory 1))", "--enable-multi-memory",
+       "multi-memory"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     wudf_error err = {0};
@@ -268,4 +272,38 @@ TEST(module_refuses_deeply_nested_blocks) {
   free(wat);
   CHECK_EQ_INT(st, WUDF_ERR_LIMIT);
   CHECK_CONTAINS(err.message, "10001 deep");
+}
+
+TEST(module_table_limits) {
+  wudf_limits lim;
+  wudf_limits_init(&lim);
+  lim.table_elements = 100;
+  wudf_engine *e = test_engine(NULL, &lim);
+  CHECK(e);
+  wudf_error err = {0};
+  wudf_module *big = test_load_wat(e, "(module (table 101 funcref))", &err);
+  wudf_status st_big = err.status;
+  char msg[WUDF_ERROR_MESSAGE_SIZE];
+  memcpy(msg, err.message, sizeof msg);
+  wudf_module *m = test_load_wat(
+      e,
+      "(module (table $t 10 funcref)\n"
+      " (func (export \"grow\") (param i32) (result i32)\n"
+      "   ref.null func local.get 0 table.grow $t))",
+      &err);
+  wudf_instance *inst = NULL;
+  if (m) wudf_instance_new(m, NULL, &inst, &err);
+  wudf_val a = test_i32(90), r1 = {0}, r2 = {0};
+  if (inst) wudf_instance_call(inst, "grow", &a, 1, &r1, 1, &err);
+  a = test_i32(1);
+  if (inst) wudf_instance_call(inst, "grow", &a, 1, &r2, 1, &err);
+  wudf_instance_free(inst);
+  wudf_module_free(m);
+  wudf_module_free(big);
+  wudf_engine_free(e);
+  CHECK(big == NULL);
+  CHECK_EQ_INT(st_big, WUDF_ERR_LIMIT);
+  CHECK_CONTAINS(msg, "101");
+  CHECK_EQ_INT(r1.of.i32, 10);  /* grown to exactly the limit */
+  CHECK_EQ_INT(r2.of.i32, -1);  /* one more is refused */
 }
