@@ -68,12 +68,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < runs; i++)
     if ((warm[i] = timed_load(dir, argv[1], &cached)) < 0 || !cached) return 1;
   printf("module: %s\n", argv[1]);
-  printf("cold load (validate + translate + compile): median %.1f ms "
-         "(min %.1f, %d runs)\n",
-         median(cold, runs), cold[0], runs);
-  printf("warm load (cache hit):                      median %.3f ms "
-         "(min %.3f, %d runs)\n",
-         median(warm, runs), warm[0], runs);
+  printf(
+      "cold load (validate + translate + compile): median %.1f ms "
+      "(min %.1f, %d runs)\n",
+      median(cold, runs), cold[0], runs);
+  printf(
+      "warm load (cache hit):                      median %.3f ms "
+      "(min %.3f, %d runs)\n",
+      median(warm, runs), warm[0], runs);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
   return system(cmd) == 0 ? 0 : 1;

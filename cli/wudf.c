@@ -93,11 +93,21 @@ static int parse_val(const char *s, wudf_valtype type, wudf_val *out) {
 
 static void print_val(const wudf_val *v) {
   switch (v->type) {
-    case WUDF_I32: printf("%" PRId32 "\n", v->of.i32); break;
-    case WUDF_I64: printf("%" PRId64 "\n", v->of.i64); break;
-    case WUDF_F32: printf("%.9g\n", (double)v->of.f32); break;
-    case WUDF_F64: printf("%.17g\n", v->of.f64); break;
-    default: printf("%s:%p\n", wudf_valtype_str(v->type), v->of.ref); break;
+    case WUDF_I32:
+      printf("%" PRId32 "\n", v->of.i32);
+      break;
+    case WUDF_I64:
+      printf("%" PRId64 "\n", v->of.i64);
+      break;
+    case WUDF_F32:
+      printf("%.9g\n", (double)v->of.f32);
+      break;
+    case WUDF_F64:
+      printf("%.17g\n", v->of.f64);
+      break;
+    default:
+      printf("%s:%p\n", wudf_valtype_str(v->type), v->of.ref);
+      break;
   }
 }
 
@@ -187,7 +197,8 @@ static int cmd_call(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && !strcmp(argv[1], "call")) return cmd_call(argc - 2, argv + 2);
+  if (argc >= 2 && !strcmp(argv[1], "call"))
+    return cmd_call(argc - 2, argv + 2);
   if (argc >= 2 && !strcmp(argv[1], "version")) {
     printf("wudf %s\n", WUDF_VERSION);
     return 0;

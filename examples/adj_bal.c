@@ -12,7 +12,9 @@ int greet(int n) {
 }
 
 /* Traps: integer divide by zero when d == 0. */
-int divide(int a, int d) { return a / d; }
+int divide(int a, int d) {
+  return a / d;
+}
 
 /* Never returns: stopped by the time limit. */
 int spin(int n) {

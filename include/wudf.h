@@ -53,13 +53,14 @@ typedef enum wudf_status {
   WUDF_ERR_IO,          /* reading a file or using a directory failed */
   WUDF_ERR_MALFORMED,   /* not a well-formed WebAssembly binary */
   WUDF_ERR_INVALID,     /* well-formed but fails WebAssembly validation */
-  WUDF_ERR_UNSUPPORTED, /* uses a feature wudf cannot run (SIMD, threads, ...) */
-  WUDF_ERR_IMPORT,      /* an import is not allowed, not provided, or mistyped */
-  WUDF_ERR_LIMIT,       /* declares memory, tables or code beyond the limits */
-  WUDF_ERR_COMPILE,     /* translating or compiling to native code failed */
-  WUDF_ERR_CACHE,       /* the cache directory cannot be used safely */
-  WUDF_ERR_NOT_FOUND,   /* no export of that name */
-  WUDF_ERR_TYPE,        /* values do not match the function's or global's type */
+  WUDF_ERR_UNSUPPORTED, /* uses a feature wudf cannot run (SIMD, threads, ...)
+                         */
+  WUDF_ERR_IMPORT,    /* an import is not allowed, not provided, or mistyped */
+  WUDF_ERR_LIMIT,     /* declares memory, tables or code beyond the limits */
+  WUDF_ERR_COMPILE,   /* translating or compiling to native code failed */
+  WUDF_ERR_CACHE,     /* the cache directory cannot be used safely */
+  WUDF_ERR_NOT_FOUND, /* no export of that name */
+  WUDF_ERR_TYPE,      /* values do not match the function's or global's type */
 
   /* Traps: the call (or the instantiation) stopped. The instance is rebuilt
    * before its next call unless wudf_instance_config.keep_state_on_trap. */
@@ -207,18 +208,12 @@ WUDF_API wudf_status wudf_engine_define_global(wudf_engine *engine,
                                                const char *module_name,
                                                const char *name, wudf_val value,
                                                bool mutable_, wudf_error *err);
-WUDF_API wudf_status wudf_engine_define_memory(wudf_engine *engine,
-                                               const char *module_name,
-                                               const char *name,
-                                               uint32_t min_pages,
-                                               uint32_t max_pages,
-                                               wudf_error *err);
-WUDF_API wudf_status wudf_engine_define_table(wudf_engine *engine,
-                                              const char *module_name,
-                                              const char *name,
-                                              uint32_t min_elements,
-                                              uint32_t max_elements,
-                                              wudf_error *err);
+WUDF_API wudf_status wudf_engine_define_memory(
+    wudf_engine *engine, const char *module_name, const char *name,
+    uint32_t min_pages, uint32_t max_pages, wudf_error *err);
+WUDF_API wudf_status wudf_engine_define_table(
+    wudf_engine *engine, const char *module_name, const char *name,
+    uint32_t min_elements, uint32_t max_elements, wudf_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Modules                                                                  */
@@ -240,8 +235,8 @@ WUDF_API wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
 
 /* Same as wudf_module_load() on the contents of the file at `path`. */
 WUDF_API wudf_status wudf_module_load_file(wudf_engine *engine,
-                                           const char *path,
-                                           wudf_module **out, wudf_error *err);
+                                           const char *path, wudf_module **out,
+                                           wudf_error *err);
 
 WUDF_API void wudf_module_free(wudf_module *module);
 
@@ -321,13 +316,9 @@ WUDF_API wudf_status wudf_instance_call(wudf_instance *instance,
 
 /* Same as wudf_instance_call() for the function export number
  * `export_index` (see wudf_module_export_index()): no name lookup. */
-WUDF_API wudf_status wudf_instance_call_export(wudf_instance *instance,
-                                               uint32_t export_index,
-                                               const wudf_val *args,
-                                               uint32_t nargs,
-                                               wudf_val *results,
-                                               uint32_t nresults,
-                                               wudf_error *err);
+WUDF_API wudf_status wudf_instance_call_export(
+    wudf_instance *instance, uint32_t export_index, const wudf_val *args,
+    uint32_t nargs, wudf_val *results, uint32_t nresults, wudf_error *err);
 
 /* The module `instance` was made from. Borrowed. */
 WUDF_API wudf_module *wudf_instance_module(const wudf_instance *instance);

@@ -77,7 +77,10 @@ int main(int argc, char **argv) {
     printf("%s %-40s %8.1f ms  (%s)\n", g_current_failed ? "FAIL" : "ok  ",
            t->name, ms, t->file);
     fflush(stdout);
-    if (g_current_failed) failed++; else passed++;
+    if (g_current_failed)
+      failed++;
+    else
+      passed++;
   }
   remove_tmpdir();
   printf("%d passed, %d failed\n", passed, failed);

@@ -20,59 +20,59 @@ void test_fail_at(const char *file, int line, const char *fmt, ...)
 /* Temporary directory private to this run of the runner (created lazily). */
 const char *test_tmpdir(void);
 
-#define TEST(name)                                                  \
-  static void test_##name(void);                                    \
-  __attribute__((constructor)) static void test_reg_##name(void) {  \
-    test_register(#name, __FILE__, test_##name);                    \
-  }                                                                 \
+#define TEST(name)                                                 \
+  static void test_##name(void);                                   \
+  __attribute__((constructor)) static void test_reg_##name(void) { \
+    test_register(#name, __FILE__, test_##name);                   \
+  }                                                                \
   static void test_##name(void)
 
 /* Each CHECK records a failure and returns from the test. */
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      test_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #cond);      \
-      return;                                                           \
-    }                                                                   \
+#define CHECK(cond)                                                \
+  do {                                                             \
+    if (!(cond)) {                                                 \
+      test_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #cond); \
+      return;                                                      \
+    }                                                              \
   } while (0)
 
-#define CHECK_MSG(cond, ...)                                \
-  do {                                                      \
-    if (!(cond)) {                                          \
-      test_fail_at(__FILE__, __LINE__, __VA_ARGS__);        \
-      return;                                               \
-    }                                                       \
+#define CHECK_MSG(cond, ...)                         \
+  do {                                               \
+    if (!(cond)) {                                   \
+      test_fail_at(__FILE__, __LINE__, __VA_ARGS__); \
+      return;                                        \
+    }                                                \
   } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                  \
-  do {                                                                      \
-    long long va_ = (long long)(a), vb_ = (long long)(b);                   \
-    if (va_ != vb_) {                                                       \
-      test_fail_at(__FILE__, __LINE__, "%s == %lld, expected %s == %lld",   \
-                   #a, va_, #b, vb_);                                       \
-      return;                                                               \
-    }                                                                       \
+#define CHECK_EQ_INT(a, b)                                                    \
+  do {                                                                        \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                     \
+    if (va_ != vb_) {                                                         \
+      test_fail_at(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, \
+                   va_, #b, vb_);                                             \
+      return;                                                                 \
+    }                                                                         \
   } while (0)
 
-#define CHECK_STATUS(expr, expected, errp)                                   \
-  do {                                                                       \
-    wudf_status st_ = (expr);                                                \
-    if (st_ != (expected)) {                                                 \
-      test_fail_at(__FILE__, __LINE__, "%s returned %s (%s), expected %s",   \
-                   #expr, wudf_status_name(st_),                             \
-                   test_err_message(errp), wudf_status_name(expected));      \
-      return;                                                                \
-    }                                                                        \
-  } while (0)
-
-#define CHECK_CONTAINS(haystack, needle)                                   \
+#define CHECK_STATUS(expr, expected, errp)                                 \
   do {                                                                     \
-    const char *h_ = (haystack), *n_ = (needle);                           \
-    if (!h_ || !strstr(h_, n_)) {                                          \
-      test_fail_at(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"",   \
-                   h_ ? h_ : "(null)", n_);                                \
+    wudf_status st_ = (expr);                                              \
+    if (st_ != (expected)) {                                               \
+      test_fail_at(__FILE__, __LINE__, "%s returned %s (%s), expected %s", \
+                   #expr, wudf_status_name(st_), test_err_message(errp),   \
+                   wudf_status_name(expected));                            \
       return;                                                              \
     }                                                                      \
+  } while (0)
+
+#define CHECK_CONTAINS(haystack, needle)                                 \
+  do {                                                                   \
+    const char *h_ = (haystack), *n_ = (needle);                         \
+    if (!h_ || !strstr(h_, n_)) {                                        \
+      test_fail_at(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
+                   h_ ? h_ : "(null)", n_);                              \
+      return;                                                            \
+    }                                                                    \
   } while (0)
 
 #endif

@@ -127,31 +127,68 @@ TEST(instance_traps_are_reported_and_recovered) {
     wudf_status want;
     const char *text;
   } cases[] = {
-      {"div", {{WUDF_I32, {.i32 = 1}}, {WUDF_I32, {.i32 = 0}}}, 2, 1,
-       WUDF_TRAP_DIV_BY_ZERO, "divide by zero"},
-      {"div", {{WUDF_I32, {.i32 = INT32_MIN}}, {WUDF_I32, {.i32 = -1}}}, 2, 1,
-       WUDF_TRAP_INT_OVERFLOW, "integer overflow"},
-      {"trunc", {{WUDF_F64, {.f64 = NAN}}}, 1, 1, WUDF_TRAP_INVALID_CONVERSION,
+      {"div",
+       {{WUDF_I32, {.i32 = 1}}, {WUDF_I32, {.i32 = 0}}},
+       2,
+       1,
+       WUDF_TRAP_DIV_BY_ZERO,
+       "divide by zero"},
+      {"div",
+       {{WUDF_I32, {.i32 = INT32_MIN}}, {WUDF_I32, {.i32 = -1}}},
+       2,
+       1,
+       WUDF_TRAP_INT_OVERFLOW,
+       "integer overflow"},
+      {"trunc",
+       {{WUDF_F64, {.f64 = NAN}}},
+       1,
+       1,
+       WUDF_TRAP_INVALID_CONVERSION,
        "invalid conversion"},
-      {"trunc", {{WUDF_F64, {.f64 = 3e9}}}, 1, 1, WUDF_TRAP_INT_OVERFLOW,
+      {"trunc",
+       {{WUDF_F64, {.f64 = 3e9}}},
+       1,
+       1,
+       WUDF_TRAP_INT_OVERFLOW,
        "integer overflow"},
       {"unreachable", {{0}}, 0, 0, WUDF_TRAP_UNREACHABLE, "unreachable"},
-      {"load", {{WUDF_I32, {.i32 = 65533}}}, 1, 1, WUDF_TRAP_OOB,
+      {"load",
+       {{WUDF_I32, {.i32 = 65533}}},
+       1,
+       1,
+       WUDF_TRAP_OOB,
        "out-of-bounds"},
       {"load", {{WUDF_I32, {.i32 = -1}}}, 1, 1, WUDF_TRAP_OOB, "out-of-bounds"},
-      {"recurse", {{WUDF_I32, {.i32 = 0}}}, 1, 1, WUDF_TRAP_STACK_EXHAUSTED,
+      {"recurse",
+       {{WUDF_I32, {.i32 = 0}}},
+       1,
+       1,
+       WUDF_TRAP_STACK_EXHAUSTED,
        "stack exhausted"},
-      {"indirect", {{WUDF_I32, {.i32 = 5}}, {WUDF_I32, {.i32 = 1}}}, 2, 1,
-       WUDF_TRAP_UNDEFINED_ELEMENT, "undefined table element"},
-      {"indirect", {{WUDF_I32, {.i32 = 5}}, {WUDF_I32, {.i32 = 9}}}, 2, 1,
-       WUDF_TRAP_UNDEFINED_ELEMENT, "undefined table element"},
-      {"indirect_bad_type", {{0}}, 0, 1, WUDF_TRAP_INDIRECT_TYPE,
+      {"indirect",
+       {{WUDF_I32, {.i32 = 5}}, {WUDF_I32, {.i32 = 1}}},
+       2,
+       1,
+       WUDF_TRAP_UNDEFINED_ELEMENT,
+       "undefined table element"},
+      {"indirect",
+       {{WUDF_I32, {.i32 = 5}}, {WUDF_I32, {.i32 = 9}}},
+       2,
+       1,
+       WUDF_TRAP_UNDEFINED_ELEMENT,
+       "undefined table element"},
+      {"indirect_bad_type",
+       {{0}},
+       0,
+       1,
+       WUDF_TRAP_INDIRECT_TYPE,
        "type mismatch"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     wudf_val r[1];
-    wudf_status st = wudf_instance_call(f.inst, cases[i].fn, cases[i].args,
-                                        cases[i].nargs, r, cases[i].nres, &f.err);
+    wudf_status st =
+        wudf_instance_call(f.inst, cases[i].fn, cases[i].args, cases[i].nargs,
+                           r, cases[i].nres, &f.err);
     CHECK_MSG(st == cases[i].want, "case %zu (%s): got %s: %s", i, cases[i].fn,
               wudf_status_name(st), f.err.message);
     CHECK_CONTAINS(f.err.message, cases[i].text);
@@ -349,8 +386,8 @@ TEST(instance_captures_output_with_a_bound) {
   wudf_instance *inst = NULL;
   if (m) wudf_instance_new(m, NULL, &inst, &err);
   wudf_val a[1] = {test_i32(2)}, r[1];
-  wudf_status st = inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err)
-                        : err.status;
+  wudf_status st =
+      inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err) : err.status;
   size_t len = 0;
   bool trunc = true;
   char out1[64] = "";
@@ -359,8 +396,8 @@ TEST(instance_captures_output_with_a_bound) {
     memcpy(out1, o, len < sizeof out1 ? len : sizeof out1 - 1);
   }
   a[0] = test_i32(10);
-  wudf_status st2 = inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err)
-                         : err.status;
+  wudf_status st2 =
+      inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err) : err.status;
   size_t len2 = 0;
   bool trunc2 = false;
   if (inst) wudf_instance_output(inst, &len2, &trunc2);
@@ -386,14 +423,14 @@ TEST(instance_proc_exit_ends_the_call_with_its_code) {
   wudf_instance *inst = NULL;
   if (m) wudf_instance_new(m, NULL, &inst, &err);
   wudf_val a[1] = {test_i32(42)}, r[1];
-  wudf_status st = inst ? wudf_instance_call(inst, "quit", a, 1, NULL, 0, &err)
-                        : err.status;
+  wudf_status st =
+      inst ? wudf_instance_call(inst, "quit", a, 1, NULL, 0, &err) : err.status;
   int32_t code = err.exit_code;
   char msg[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(msg, err.message, sizeof msg);
   a[0] = test_i32(1);
-  wudf_status after = inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err)
-                           : err.status;
+  wudf_status after =
+      inst ? wudf_instance_call(inst, "say", a, 1, r, 1, &err) : err.status;
   wudf_instance_free(inst);
   wudf_module_free(m);
   wudf_engine_free(e);
@@ -407,8 +444,8 @@ TEST(instance_start_function_trap_fails_instantiation) {
   wudf_engine *e = test_engine(NULL, NULL);
   CHECK(e);
   wudf_error err = {0};
-  wudf_module *m = test_load_wat(
-      e, "(module (func $s unreachable) (start $s))", &err);
+  wudf_module *m =
+      test_load_wat(e, "(module (func $s unreachable) (start $s))", &err);
   wudf_instance *inst = NULL;
   wudf_status st = m ? wudf_instance_new(m, NULL, &inst, &err) : err.status;
   wudf_instance_free(inst);

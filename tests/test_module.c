@@ -1,8 +1,8 @@
 /* Loading modules: refusals, the compiled-module cache, concurrent loads. */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,8 +20,8 @@ static wudf_status load_wat_flags(const char *subdir, const char *wat,
   }
   wudf_engine *e = test_engine(subdir, NULL);
   wudf_module *m = NULL;
-  wudf_status st = e ? wudf_module_load(e, bytes, len, "t.wasm", &m, err)
-                     : WUDF_ERR_ARG;
+  wudf_status st =
+      e ? wudf_module_load(e, bytes, len, "t.wasm", &m, err) : WUDF_ERR_ARG;
   wudf_module_free(m);
   wudf_engine_free(e);
   free(bytes);
@@ -50,11 +50,11 @@ TEST(module_refuses_unprovided_imports_naming_each) {
 
 TEST(module_refuses_mistyped_wasi_import) {
   wudf_error err = {0};
-  wudf_status st = load_wat_flags(
-      NULL,
-      "(module (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
-      "   (func (param i64) (result i32))))",
-      NULL, &err);
+  wudf_status st =
+      load_wat_flags(NULL,
+                     "(module (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+                     "   (func (param i64) (result i32))))",
+                     NULL, &err);
   CHECK_EQ_INT(st, WUDF_ERR_IMPORT);
   CHECK_CONTAINS(err.message, "fd_write");
   CHECK_CONTAINS(err.message, "(i64) -> (i32)");
@@ -64,8 +64,7 @@ TEST(module_refuses_features_wasm2c_cannot_translate) {
   struct {
     const char *wat, *flags, *feature;
   } cases[] = {
-      {"(module (func (result v128) v128.const i32x4 1 2 3 4))",
-       "", "SIMD"},
+      {"(module (func (result v128) v128.const i32x4 1 2 3 4))", "", "SIMD"},
       {"(module (memory 1 1 shared) (func (result i32) i32.const 0 "
        "i32.atomic.load))",
        "--enable-threads", "shared"},
@@ -91,14 +90,15 @@ TEST(module_refuses_malformed_and_invalid) {
   wudf_error err = {0};
   wudf_module *m = NULL;
   static const uint8_t bad_magic[] = {0, 'a', 's', 'n', 1, 0, 0, 0};
-  wudf_status st1 = wudf_module_load(e, bad_magic, sizeof bad_magic, "x", &m, &err);
+  wudf_status st1 =
+      wudf_module_load(e, bad_magic, sizeof bad_magic, "x", &m, &err);
   char msg1[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(msg1, err.message, sizeof msg1);
   /* Well formed, but i32.add on an empty stack fails validation. */
-  static const uint8_t invalid[] = {0,    'a',  's',  'm',  1, 0, 0, 0,
-                                    0x01, 0x05, 0x01, 0x60, 0, 1, 0x7f,
-                                    0x03, 0x02, 0x01, 0x00,
-                                    0x0a, 0x05, 0x01, 0x03, 0x00, 0x6a, 0x0b};
+  static const uint8_t invalid[] = {0,    'a',  's',  'm',  1,    0,    0,
+                                    0,    0x01, 0x05, 0x01, 0x60, 0,    1,
+                                    0x7f, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x05,
+                                    0x01, 0x03, 0x00, 0x6a, 0x0b};
   wudf_status st2 = wudf_module_load(e, invalid, sizeof invalid, "y", &m, &err);
   wudf_engine_free(e);
   CHECK_EQ_INT(st1, WUDF_ERR_MALFORMED);
@@ -129,7 +129,8 @@ TEST(module_cache_cold_then_warm) {
   double t1 = now_ms();
   wudf_status st2 = e ? wudf_module_load(e, bytes, len, "sq", &m2, &err) : 1;
   double t2 = now_ms();
-  bool cached1 = wudf_module_was_cached(m1), cached2 = wudf_module_was_cached(m2);
+  bool cached1 = wudf_module_was_cached(m1),
+       cached2 = wudf_module_was_cached(m2);
   wudf_module_free(m1);
   wudf_module_free(m2);
   wudf_engine_free(e);
@@ -232,10 +233,11 @@ TEST(module_describes_imports_and_exports) {
   bool ok = !strcmp(im.module_name, "wasi_snapshot_preview1") &&
             !strcmp(im.name, "proc_exit") && im.nparams == 1 &&
             im.params[0] == WUDF_I32 && ex[0].kind == WUDF_EXTERN_MEMORY &&
-            ex[0].min == 2 && ex[0].max == 10 && ex[1].kind == WUDF_EXTERN_GLOBAL &&
-            ex[1].mutable_ && ex[1].results[0] == WUDF_I64 &&
-            !strcmp(ex[2].name, "f") && ex[2].nparams == 2 &&
-            ex[2].params[1] == WUDF_F64 && ex[2].results[0] == WUDF_F32;
+            ex[0].min == 2 && ex[0].max == 10 &&
+            ex[1].kind == WUDF_EXTERN_GLOBAL && ex[1].mutable_ &&
+            ex[1].results[0] == WUDF_I64 && !strcmp(ex[2].name, "f") &&
+            ex[2].nparams == 2 && ex[2].params[1] == WUDF_F64 &&
+            ex[2].results[0] == WUDF_F32;
   wudf_module_free(m);
   wudf_engine_free(e);
   CHECK(ok);
@@ -264,7 +266,8 @@ TEST(module_refuses_deeply_nested_blocks) {
   char *wat = malloc(cap);
   CHECK(wat);
   size_t n = (size_t)snprintf(wat, cap, "(module (func ");
-  for (int i = 0; i < DEPTH; i++) n += (size_t)snprintf(wat + n, cap - n, "(block ");
+  for (int i = 0; i < DEPTH; i++)
+    n += (size_t)snprintf(wat + n, cap - n, "(block ");
   for (int i = 0; i < DEPTH; i++) wat[n++] = ')';
   snprintf(wat + n, cap - n, "))");
   wudf_error err = {0};
@@ -285,12 +288,12 @@ TEST(module_table_limits) {
   wudf_status st_big = err.status;
   char msg[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(msg, err.message, sizeof msg);
-  wudf_module *m = test_load_wat(
-      e,
-      "(module (table $t 10 funcref)\n"
-      " (func (export \"grow\") (param i32) (result i32)\n"
-      "   ref.null func local.get 0 table.grow $t))",
-      &err);
+  wudf_module *m =
+      test_load_wat(e,
+                    "(module (table $t 10 funcref)\n"
+                    " (func (export \"grow\") (param i32) (result i32)\n"
+                    "   ref.null func local.get 0 table.grow $t))",
+                    &err);
   wudf_instance *inst = NULL;
   if (m) wudf_instance_new(m, NULL, &inst, &err);
   wudf_val a = test_i32(90), r1 = {0}, r2 = {0};
@@ -304,6 +307,6 @@ TEST(module_table_limits) {
   CHECK(big == NULL);
   CHECK_EQ_INT(st_big, WUDF_ERR_LIMIT);
   CHECK_CONTAINS(msg, "101");
-  CHECK_EQ_INT(r1.of.i32, 10);  /* grown to exactly the limit */
-  CHECK_EQ_INT(r2.of.i32, -1);  /* one more is refused */
+  CHECK_EQ_INT(r1.of.i32, 10); /* grown to exactly the limit */
+  CHECK_EQ_INT(r2.of.i32, -1); /* one more is refused */
 }

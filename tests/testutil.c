@@ -33,8 +33,8 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
   if (!f) return NULL;
   fputs(wat, f);
   fclose(f);
-  snprintf(cmd, sizeof cmd, "wat2wasm %s '%s' -o '%s'", flags ? flags : "",
-           src, dst);
+  snprintf(cmd, sizeof cmd, "wat2wasm %s '%s' -o '%s'", flags ? flags : "", src,
+           dst);
   if (system(cmd) != 0) return NULL;
   return read_all(dst, len);
 }

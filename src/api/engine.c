@@ -38,8 +38,8 @@ static wudf_status check_limits(const wudf_limits *l, wudf_error *err) {
   return WUDF_OK;
 }
 
-wudf_status wudf_engine_new(const wudf_engine_config *config,
-                            wudf_engine **out, wudf_error *err) {
+wudf_status wudf_engine_new(const wudf_engine_config *config, wudf_engine **out,
+                            wudf_error *err) {
   if (!out) return wudf_fail(err, WUDF_ERR_ARG, "out is NULL");
   *out = NULL;
   wudf_engine *e = calloc(1, sizeof *e);
@@ -138,13 +138,10 @@ static void add_item(wudf_engine *e, wudf_host_item *it) {
   pthread_mutex_unlock(&e->lock);
 }
 
-wudf_status wudf_engine_define_func(wudf_engine *e, const char *module_name,
-                                    const char *name,
-                                    const wudf_valtype *params,
-                                    uint32_t nparams,
-                                    const wudf_valtype *results,
-                                    uint32_t nresults, wudf_host_func func,
-                                    void *user, wudf_error *err) {
+wudf_status wudf_engine_define_func(
+    wudf_engine *e, const char *module_name, const char *name,
+    const wudf_valtype *params, uint32_t nparams, const wudf_valtype *results,
+    uint32_t nresults, wudf_host_func func, void *user, wudf_error *err) {
   if (!func || nparams > MAX_HOST_FUNC_VALUES ||
       nresults > MAX_HOST_FUNC_VALUES || (nparams && !params) ||
       (nresults && !results))

@@ -120,9 +120,9 @@ wudf_status wudf_instance_new(wudf_module *module,
   wudf_wasi_ctx_init(&inst->wasi, inst->config.limits.output_bytes);
   uint64_t size = module->desc->instance_size;
   inst->storage = calloc(1, size ? size : 1);
-  inst->imports = calloc(1, sizeof *inst->imports +
-                                (module->shim.nslots + 1u) *
-                                    sizeof inst->imports->slot[0]);
+  inst->imports =
+      calloc(1, sizeof *inst->imports +
+                    (module->shim.nslots + 1u) * sizeof inst->imports->slot[0]);
   wudf_status st = WUDF_OK;
   if (!inst->storage || !inst->imports)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -166,8 +166,8 @@ static wudf_status check_func(const wudf_instance *inst, uint32_t x,
                               wudf_error *err) {
   const wudf_module *m = inst->module;
   if (x >= m->info.nexports || m->info.exports[x].kind != WUDF_EXTERN_FUNC)
-    return wudf_fail(err, WUDF_ERR_NOT_FOUND,
-                     "%s: export %u is not a function", m->name, x);
+    return wudf_fail(err, WUDF_ERR_NOT_FOUND, "%s: export %u is not a function",
+                     m->name, x);
   const wudf_wasm_functype *ft =
       wudf_wasm_func_type(&m->info, m->info.exports[x].index);
   if (ft->nparams == nargs && ft->nresults == nresults) return WUDF_OK;
@@ -274,7 +274,8 @@ wudf_status wudf_instance_get_global(wudf_instance *inst, const char *name,
 }
 
 void wudf_instance_interrupt(wudf_instance *inst) {
-  if (inst) wudf_rt_request_interrupt(&inst->interrupt_flag, &inst->running_tid);
+  if (inst)
+    wudf_rt_request_interrupt(&inst->interrupt_flag, &inst->running_tid);
 }
 
 const char *wudf_instance_output(const wudf_instance *inst, size_t *len,

@@ -100,8 +100,8 @@ static bool from_instance(const wudf_instance *inst, const wudf_wasm_import *im,
     const wudf_wasm_tabletype *tt = table_type(&m->info, ex->index);
     t->limits = tt->limits;
     t->table_elem = tt->elem;
-    t->current = t->slot.ptr ? ((wasm_rt_funcref_table_t *)t->slot.ptr)->size
-                             : 0;
+    t->current =
+        t->slot.ptr ? ((wasm_rt_funcref_table_t *)t->slot.ptr)->size : 0;
   }
   return true;
 }
@@ -156,10 +156,14 @@ static void from_item(const wudf_host_item *it, link_target *t) {
 
 static uint8_t wasi_letter_type(char c) {
   switch (c) {
-    case 'i': return WUDF_WASM_I32;
-    case 'j': return WUDF_WASM_I64;
-    case 'f': return WUDF_WASM_F32;
-    default: return WUDF_WASM_F64;
+    case 'i':
+      return WUDF_WASM_I32;
+    case 'j':
+      return WUDF_WASM_I64;
+    case 'f':
+      return WUDF_WASM_F32;
+    default:
+      return WUDF_WASM_F64;
   }
 }
 
@@ -169,10 +173,12 @@ static bool from_wasi(const wudf_wasm_import *im, wudf_wasi_ctx *ctx,
   if (!f || strlen(im->name.str) != im->name.len) return false;
   size_t np = strlen(f->params), nr = strlen(f->results);
   if (np + nr > sizeof t->wasi_types) return false;
-  for (size_t i = 0; i < np; i++) t->wasi_types[i] = wasi_letter_type(f->params[i]);
+  for (size_t i = 0; i < np; i++)
+    t->wasi_types[i] = wasi_letter_type(f->params[i]);
   for (size_t i = 0; i < nr; i++)
     t->wasi_types[np + i] = wasi_letter_type(f->results[i]);
-  t->wasi_type = (wudf_wasm_functype){(uint32_t)np, (uint32_t)nr, t->wasi_types};
+  t->wasi_type =
+      (wudf_wasm_functype){(uint32_t)np, (uint32_t)nr, t->wasi_types};
   t->functype = &t->wasi_type;
   t->kind = WUDF_EXTERN_FUNC;
   t->slot.fn = f->fn;
@@ -237,7 +243,8 @@ static bool type_matches(const wudf_wasm_info *info, const wudf_wasm_import *im,
   else
     ok = t->table_elem == im->u.table.elem &&
          limits_match(&im->u.table.limits, t->current, &t->limits);
-  if (!ok) snprintf(why, size, "has an incompatible %s type", kind_str(im->kind));
+  if (!ok)
+    snprintf(why, size, "has an incompatible %s type", kind_str(im->kind));
   return ok;
 }
 
@@ -253,8 +260,8 @@ static wudf_status check_all(wudf_engine *e, const wudf_module *m,
     const wudf_wasm_import *im = &info->imports[i];
     link_target t;
     char why[512] = "is not provided by the sandbox";
-    bool ok = lookup(e, im, wasi, &t) &&
-              type_matches(info, im, &t, why, sizeof why);
+    bool ok =
+        lookup(e, im, wasi, &t) && type_matches(info, im, &t, why, sizeof why);
     if (ok && slots) slots->slot[m->shim.import_slot[i]] = t.slot;
     if (ok) continue;
     wudf_strbuf_printf(&msg, "%s'%s'.'%s' (%s) %s", bad ? "; " : "",

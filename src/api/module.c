@@ -54,7 +54,8 @@ static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 static wudf_status index_exports(wudf_module *m, wudf_error *err) {
   uint32_t n = m->info.nexports;
   m->exports_by_name = malloc((n ? n : 1) * sizeof *m->exports_by_name);
-  if (!m->exports_by_name) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  if (!m->exports_by_name)
+    return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) m->exports_by_name[i] = i;
   pthread_mutex_lock(&g_sort_lock);
   g_sort_info = &m->info;
@@ -148,8 +149,8 @@ static wudf_status build(wudf_module *m, const void *bytes, size_t len,
 /* The public descriptions of imports and exports. */
 static wudf_status describe(wudf_module *m, wudf_error *err);
 
-wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
-                             size_t len, const char *name, wudf_module **out,
+wudf_status wudf_module_load(wudf_engine *engine, const void *bytes, size_t len,
+                             const char *name, wudf_module **out,
                              wudf_error *err) {
   if (!engine || (!bytes && len) || !out)
     return wudf_fail(err, WUDF_ERR_ARG, "engine, bytes or out is NULL");
@@ -158,7 +159,8 @@ wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
   if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   m->engine = engine;
   m->name = strdup(name ? name : "module");
-  wudf_status st = m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  wudf_status st =
+      m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
     wudf_error_prefix(err, "%s", m->name);
   if (st == WUDF_OK) st = index_exports(m, err);
@@ -265,7 +267,8 @@ wudf_status wudf_module_import(const wudf_module *m, uint32_t index,
 static wudf_valtype *put_types(wudf_valtype **pool, const uint8_t *types,
                                uint32_t n) {
   wudf_valtype *start = *pool;
-  for (uint32_t i = 0; i < n; i++) wudf_valtype_from_wasm(types[i], &(*pool)[i]);
+  for (uint32_t i = 0; i < n; i++)
+    wudf_valtype_from_wasm(types[i], &(*pool)[i]);
   *pool += n;
   return start;
 }
@@ -339,14 +342,16 @@ static uint64_t count_valtypes(const wudf_wasm_info *info) {
   uint64_t n = 1;
   for (uint32_t i = 0; i < info->nimports; i++)
     if (info->imports[i].kind == WUDF_EXTERN_FUNC) {
-      const wudf_wasm_functype *ft = &info->types[info->imports[i].u.type_index];
+      const wudf_wasm_functype *ft =
+          &info->types[info->imports[i].u.type_index];
       n += ft->nparams + ft->nresults;
     } else {
       n += 1;
     }
   for (uint32_t i = 0; i < info->nexports; i++)
     if (info->exports[i].kind == WUDF_EXTERN_FUNC) {
-      const wudf_wasm_functype *ft = wudf_wasm_func_type(info, info->exports[i].index);
+      const wudf_wasm_functype *ft =
+          wudf_wasm_func_type(info, info->exports[i].index);
       n += ft ? ft->nparams + ft->nresults : 0;
     } else {
       n += 1;

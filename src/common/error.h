@@ -8,8 +8,8 @@
 
 /* Sets err->status and a printf-style message (if err is not NULL) and
  * returns `status`, so that callers can write `return wudf_fail(err, ...)`. */
-wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
+wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Puts "<prefix>: " in front of the message already in err (if any). */
 void wudf_error_prefix(wudf_error *err, const char *fmt, ...)

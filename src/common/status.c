@@ -61,12 +61,18 @@ bool wudf_status_is_trap(wudf_status status) {
 
 const char *wudf_valtype_str(wudf_valtype type) {
   switch (type) {
-    case WUDF_I32: return "i32";
-    case WUDF_I64: return "i64";
-    case WUDF_F32: return "f32";
-    case WUDF_F64: return "f64";
-    case WUDF_FUNCREF: return "funcref";
-    case WUDF_EXTERNREF: return "externref";
+    case WUDF_I32:
+      return "i32";
+    case WUDF_I64:
+      return "i64";
+    case WUDF_F32:
+      return "f32";
+    case WUDF_F64:
+      return "f64";
+    case WUDF_FUNCREF:
+      return "funcref";
+    case WUDF_EXTERNREF:
+      return "externref";
   }
   return "?";
 }

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void wudf_strbuf_init(wudf_strbuf *sb) { memset(sb, 0, sizeof *sb); }
+void wudf_strbuf_init(wudf_strbuf *sb) {
+  memset(sb, 0, sizeof *sb);
+}
 
 void wudf_strbuf_reset(wudf_strbuf *sb) {
   free(sb->data);

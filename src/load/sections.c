@@ -165,7 +165,8 @@ static wudf_status check_memory_type(const wudf_load_ctx *ctx, size_t at,
                                      const wudf_wasm_limits *l) {
   if (l->min > 65536 || (l->has_max && l->max > 65536))
     return wudf_load_fail(ctx, at, WUDF_ERR_INVALID,
-                          "memory %" PRIu32 " size must be at most 65536 "
+                          "memory %" PRIu32
+                          " size must be at most 65536 "
                           "pages (4 GiB)",
                           index);
   if (l->has_max && l->min > l->max)

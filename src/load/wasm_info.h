@@ -90,13 +90,13 @@ typedef struct wudf_wasm_info {
   uint32_t *func_import_types; /* owned: type index of each imported function
                                   (nfunc_imports entries) */
 
-  uint32_t nfuncs;         /* defined functions (not imported) */
-  uint32_t *func_types;    /* owned: type index of each defined function */
-  uint32_t ntables;        /* defined tables */
+  uint32_t nfuncs;      /* defined functions (not imported) */
+  uint32_t *func_types; /* owned: type index of each defined function */
+  uint32_t ntables;     /* defined tables */
   wudf_wasm_tabletype *tables;
-  uint32_t nmemories;      /* defined memories */
+  uint32_t nmemories; /* defined memories */
   wudf_wasm_limits *memories;
-  uint32_t nglobals;       /* defined globals */
+  uint32_t nglobals; /* defined globals */
   wudf_wasm_globaltype *globals;
 
   uint32_t nexports;
@@ -120,7 +120,7 @@ typedef struct wudf_wasm_info {
 } wudf_wasm_info;
 
 typedef struct wudf_wasm_parse_limits {
-  uint32_t max_functions; /* imported + defined; 0: no limit */
+  uint32_t max_functions;      /* imported + defined; 0: no limit */
   uint32_t max_table_elements; /* on any table's initial size; 0: no limit */
   uint64_t max_memory_pages;   /* on a memory's initial size; 0: no limit */
 } wudf_wasm_parse_limits;

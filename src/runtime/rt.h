@@ -49,9 +49,9 @@ const wudf_shim_rt *wudf_rt_vtable(void);
 /* Limits and identity of one guarded call. Owned by the caller; must stay
  * valid during wudf_rt_guarded(). */
 typedef struct wudf_rt_call_opts {
-  uint32_t timeout_ms;        /* 0: none */
-  uint64_t memory_cap_pages;  /* cap for memories allocated/grown in the call */
-  uint32_t table_cap;         /* cap on table elements */
+  uint32_t timeout_ms;       /* 0: none */
+  uint64_t memory_cap_pages; /* cap for memories allocated/grown in the call */
+  uint32_t table_cap;        /* cap on table elements */
   /* Set by wudf_rt_request_interrupt(); checked at entry and by the timer
    * signal handler. May be NULL. */
   atomic_int *interrupt_flag;
@@ -62,10 +62,10 @@ typedef struct wudf_rt_call_opts {
 
 /* What ended a guarded call. */
 typedef struct wudf_rt_outcome {
-  wudf_status status;  /* WUDF_OK or a WUDF_TRAP_* / WUDF_ERR_* code */
-  int32_t exit_code;   /* WUDF_TRAP_EXIT */
-  bool grow_refused;   /* a memory.grow was refused at the cap */
-  char detail[160];    /* extra context, e.g. "memory needs 300 MiB, cap 256" */
+  wudf_status status; /* WUDF_OK or a WUDF_TRAP_* / WUDF_ERR_* code */
+  int32_t exit_code;  /* WUDF_TRAP_EXIT */
+  bool grow_refused;  /* a memory.grow was refused at the cap */
+  char detail[160];   /* extra context, e.g. "memory needs 300 MiB, cap 256" */
 } wudf_rt_outcome;
 
 typedef void (*wudf_rt_body)(void *arg);

@@ -54,8 +54,8 @@ typedef struct wudf_shim_rt {
   void (*free_externref_table)(wasm_rt_externref_table_t *t);
   uint32_t (*grow_funcref_table)(wasm_rt_funcref_table_t *t, uint32_t delta,
                                  wasm_rt_funcref_t init);
-  uint32_t (*grow_externref_table)(wasm_rt_externref_table_t *t,
-                                   uint32_t delta, wasm_rt_externref_t init);
+  uint32_t (*grow_externref_table)(wasm_rt_externref_table_t *t, uint32_t delta,
+                                   wasm_rt_externref_t init);
 } wudf_shim_rt;
 
 /* One resolved import. For a function, `fn` (if not NULL) is called as
@@ -67,8 +67,7 @@ typedef struct wudf_shim_rt {
 typedef struct wudf_shim_import {
   void (*fn)(void);
   void *ctx;
-  void (*generic)(void *ctx, const wudf_shim_val *args,
-                  wudf_shim_val *results);
+  void (*generic)(void *ctx, const wudf_shim_val *args, wudf_shim_val *results);
   void *ptr;
 } wudf_shim_import;
 

@@ -10,9 +10,9 @@
 /* Per-type spellings used in generated code. */
 typedef struct type_spelling {
   uint8_t type;
-  const char *ctype;  /* C type of a value */
-  const char *field;  /* member of wudf_shim_val */
-  char multi;         /* letter in wasm2c's struct wasm_multi_* names */
+  const char *ctype; /* C type of a value */
+  const char *field; /* member of wudf_shim_val */
+  char multi;        /* letter in wasm2c's struct wasm_multi_* names */
 } type_spelling;
 
 static const type_spelling k_types[] = {
@@ -45,7 +45,8 @@ static const char k_call_indirect_override[] =
 static const char k_runtime_forwarders[] =
     "static const wudf_shim_rt *wudf_shim_rt_ptr;\n"
     "__attribute__((noreturn, cold)) static void\n"
-    "wudf_shim_call_indirect_trap(const wasm_rt_funcref_table_t *t, uint32_t i,\n"
+    "wudf_shim_call_indirect_trap(const wasm_rt_funcref_table_t *t, uint32_t "
+    "i,\n"
     "                             uint32_t ft) {\n"
     "  wudf_shim_rt_ptr->call_indirect_trap(t, i, ft);\n"
     "  __builtin_unreachable();\n"
@@ -62,13 +63,15 @@ static const char k_runtime_forwarders[] =
     "  if (!types) return wudf_shim_rt_ptr->register_func_type(np, nr, NULL);\n"
     "  va_list ap;\n"
     "  va_start(ap, nr);\n"
-    "  for (uint64_t i = 0; i < n; i++) types[i] = (wasm_rt_type_t)va_arg(ap, int);\n"
+    "  for (uint64_t i = 0; i < n; i++) types[i] = (wasm_rt_type_t)va_arg(ap, "
+    "int);\n"
     "  va_end(ap);\n"
     "  uint32_t index = wudf_shim_rt_ptr->register_func_type(np, nr, types);\n"
     "  if (types != local) free(types);\n"
     "  return index;\n"
     "}\n"
-    "void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t i, uint32_t x) {\n"
+    "void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t i, uint32_t x) "
+    "{\n"
     "  wudf_shim_rt_ptr->allocate_memory(m, i, x);\n"
     "}\n"
     "uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t d) {\n"
@@ -77,7 +80,8 @@ static const char k_runtime_forwarders[] =
     "void wasm_rt_free_memory(wasm_rt_memory_t *m) {\n"
     "  wudf_shim_rt_ptr->free_memory(m);\n"
     "}\n"
-    "void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t e,\n"
+    "void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t "
+    "e,\n"
     "                                    uint32_t x) {\n"
     "  wudf_shim_rt_ptr->allocate_funcref_table(t, e, x);\n"
     "}\n"
@@ -91,12 +95,14 @@ static const char k_runtime_forwarders[] =
     "void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t) {\n"
     "  wudf_shim_rt_ptr->free_externref_table(t);\n"
     "}\n"
-    "uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t d,\n"
+    "uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t "
+    "d,\n"
     "                                    wasm_rt_funcref_t v) {\n"
     "  return wudf_shim_rt_ptr->grow_funcref_table(t, d, v);\n"
     "}\n"
     "uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t,\n"
-    "                                      uint32_t d, wasm_rt_externref_t v) {\n"
+    "                                      uint32_t d, wasm_rt_externref_t v) "
+    "{\n"
     "  return wudf_shim_rt_ptr->grow_externref_table(t, d, v);\n"
     "}\n";
 
@@ -164,8 +170,8 @@ static bool import_type_eq(const wudf_wasm_info *info,
 /* Assigns each import a slot: one per distinct (module, name). */
 static wudf_status assign_slots(const wudf_wasm_info *info,
                                 wudf_shim_source *out, wudf_error *err) {
-  out->import_slot = calloc(info->nimports ? info->nimports : 1,
-                            sizeof *out->import_slot);
+  out->import_slot =
+      calloc(info->nimports ? info->nimports : 1, sizeof *out->import_slot);
   if (!out->import_slot) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < info->nimports; i++) {
     const wudf_wasm_import *im = &info->imports[i];
@@ -327,8 +333,8 @@ static const char *storage_type(wudf_extern_kind kind, uint8_t type) {
 
 static void import_accessor(wudf_strbuf *sb, const wudf_wasm_import *im,
                             uint32_t slot) {
-  uint8_t type = im->kind == WUDF_EXTERN_TABLE ? im->u.table.elem
-                                               : im->u.global.valtype;
+  uint8_t type =
+      im->kind == WUDF_EXTERN_TABLE ? im->u.table.elem : im->u.global.valtype;
   const char *t = storage_type(im->kind, type);
   wudf_strbuf_printf(sb, "%s *", t);
   import_symbol(sb, im);
@@ -343,8 +349,9 @@ static void import_accessor(wudf_strbuf *sb, const wudf_wasm_import *im,
 static void gen_imports(wudf_strbuf *sb, const wudf_wasm_info *info,
                         const wudf_shim_source *src) {
   uint32_t next = 0;
-  wudf_strbuf_printf(sb, "static const wudf_shim_import_desc "
-                         "wudf_shim_import_descs[%u] = {\n",
+  wudf_strbuf_printf(sb,
+                     "static const wudf_shim_import_desc "
+                     "wudf_shim_import_descs[%u] = {\n",
                      src->nslots ? src->nslots : 1);
   for (uint32_t i = 0; i < info->nimports; i++) {
     const wudf_wasm_import *im = &info->imports[i];
@@ -400,8 +407,9 @@ static void export_invoker(wudf_strbuf *sb, const wudf_wasm_info *info,
 
 static void export_getter(wudf_strbuf *sb, const wudf_shim_source *src,
                           const wudf_wasm_export *ex, uint32_t n) {
-  wudf_strbuf_printf(sb, "static void *wudf_shim_get_%u(void *inst) {\n"
-                         "  return (void *)",
+  wudf_strbuf_printf(sb,
+                     "static void *wudf_shim_get_%u(void *inst) {\n"
+                     "  return (void *)",
                      n);
   export_symbol(sb, src, ex);
   wudf_strbuf_printf(sb, "((Z_%s_instance_t *)inst);\n}\n", src->module_name);
@@ -415,8 +423,9 @@ static void gen_exports(wudf_strbuf *sb, const wudf_wasm_info *info,
     else
       export_getter(sb, src, &info->exports[n], n);
   }
-  wudf_strbuf_printf(sb, "static const wudf_shim_export wudf_shim_exports[%u] "
-                         "= {\n",
+  wudf_strbuf_printf(sb,
+                     "static const wudf_shim_export wudf_shim_exports[%u] "
+                     "= {\n",
                      info->nexports ? info->nexports : 1);
   for (uint32_t n = 0; n < info->nexports; n++) {
     const wudf_wasm_export *ex = &info->exports[n];
@@ -438,7 +447,8 @@ static uint32_t count_import_modules(const wudf_wasm_info *info) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < info->nimports; i++) {
     uint32_t j = 0;
-    while (j < i && !name_eq(&info->imports[j].module, &info->imports[i].module))
+    while (j < i &&
+           !name_eq(&info->imports[j].module, &info->imports[i].module))
       j++;
     if (j == i) n++;
   }

@@ -13,9 +13,9 @@ typedef struct wudf_shim_source {
   char *prelude;        /* owned: C text before the wasm2c output */
   char *postlude;       /* owned: C text after it */
   const char *call_indirect_override; /* static text */
-  uint32_t nslots;      /* distinct (module, name) imports */
+  uint32_t nslots;                    /* distinct (module, name) imports */
   uint32_t *import_slot; /* owned: slot of each import of the module */
-  bool conflict; /* an import name appears twice with different types */
+  bool conflict;         /* an import name appears twice with different types */
 } wudf_shim_source;
 
 /* Generates the shim for a module that wudf_wasm_parse() accepted.

@@ -79,9 +79,9 @@ static void perform(wudf_instance *instance, const json_t *action,
     snprintf(out->err.message, sizeof out->err.message, "no export %s", field);
     return;
   }
-  out->status = wudf_instance_call_export(instance, (uint32_t)x, args, nargs,
-                                          out->results, out->nresults,
-                                          &out->err);
+  out->status =
+      wudf_instance_call_export(instance, (uint32_t)x, args, nargs,
+                                out->results, out->nresults, &out->err);
 }
 
 /* Looks up the instance; false (recorded as failed or skipped) if none. */
