@@ -95,6 +95,9 @@ typedef struct wudf_error {
   wudf_status status;
   /* For WUDF_TRAP_EXIT: the code passed to proc_exit. */
   int32_t exit_code;
+  /* For errors in a batch: the row (0-based, within the batch) where it
+   * happened; -1 otherwise. */
+  int64_t row;
   char message[WUDF_ERROR_MESSAGE_SIZE];
 } wudf_error;
 
@@ -348,6 +351,179 @@ WUDF_API void wudf_instance_clear_output(wudf_instance *instance);
 
 /* Current size of the instance's memory 0 in bytes (0 if none). */
 WUDF_API uint64_t wudf_instance_memory_size(const wudf_instance *instance);
+
+/* ------------------------------------------------------------------------ */
+/* Columnar batches: the Arrow C Data Interface                             */
+/* ------------------------------------------------------------------------ */
+
+/* The two structs of the Arrow C Data Interface, as the Arrow specification
+ * defines them (a C ABI shared by every Arrow implementation). A producer
+ * fills them and sets `release`; the consumer calls release() when done, or
+ * moves ownership by copying the struct and setting the source's release to
+ * NULL. */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char *format;
+  const char *name;
+  const char *metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema **children;
+  struct ArrowSchema *dictionary;
+  void (*release)(struct ArrowSchema *);
+  void *private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void **buffers;
+  struct ArrowArray **children;
+  struct ArrowArray *dictionary;
+  void (*release)(struct ArrowArray *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/* Column and UDF value types, with their Arrow format strings. */
+typedef enum wudf_type {
+  WUDF_TYPE_INT32,   /* "i"  int32 */
+  WUDF_TYPE_INT64,   /* "l"  int64 */
+  WUDF_TYPE_FLOAT32, /* "f"  float32 */
+  WUDF_TYPE_FLOAT64, /* "g"  float64 */
+  WUDF_TYPE_BOOL,    /* "b"  boolean, bit-packed */
+  WUDF_TYPE_UTF8,    /* "u"  utf8 string, int32 offsets */
+} wudf_type;
+
+/* "int32", "int64", "float32", "float64", "bool", "utf8". Static. */
+WUDF_API const char *wudf_type_str(wudf_type type);
+/* The Arrow format string of `type`. Static. */
+WUDF_API const char *wudf_type_arrow_format(wudf_type type);
+/* The type of an Arrow format string; false if wudf does not support it. */
+WUDF_API bool wudf_type_from_arrow_format(const char *format, wudf_type *out);
+
+/* Builds arrays (caller-owned: release with array->release). The array is
+ * empty with capacity for `capacity` rows; values are appended. */
+typedef struct wudf_array_builder wudf_array_builder;
+WUDF_API wudf_status wudf_array_builder_new(wudf_type type, int64_t capacity,
+                                            wudf_array_builder **out,
+                                            wudf_error *err);
+WUDF_API void wudf_array_builder_free(wudf_array_builder *b);
+WUDF_API wudf_status wudf_array_builder_append_null(wudf_array_builder *b);
+WUDF_API wudf_status wudf_array_builder_append_int(wudf_array_builder *b,
+                                                   int64_t v);
+WUDF_API wudf_status wudf_array_builder_append_double(wudf_array_builder *b,
+                                                      double v);
+WUDF_API wudf_status wudf_array_builder_append_bool(wudf_array_builder *b,
+                                                    bool v);
+WUDF_API wudf_status wudf_array_builder_append_string(wudf_array_builder *b,
+                                                      const char *s,
+                                                      size_t len);
+/* Moves the built array (and, if schema is not NULL, a schema named `name`)
+ * out; the builder is empty afterwards and can be reused or freed. */
+WUDF_API wudf_status wudf_array_builder_finish(wudf_array_builder *b,
+                                               const char *name,
+                                               struct ArrowArray *array,
+                                               struct ArrowSchema *schema,
+                                               wudf_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* UDFs: signatures and batch execution                                     */
+/* ------------------------------------------------------------------------ */
+
+#define WUDF_MAX_UDF_PARAMS 16
+#define WUDF_MAX_UDF_NAME 128
+
+/* A UDF's signature. In text form (the `wudf.udfs` custom section, one per
+ * line, and wudf_udf_sig_parse()):
+ *     calculate_adj_bal(int32, float32) -> float32
+ *     email_domain(utf8) -> utf8
+ *     coalesce(int32, int32) -> int32 nulls
+ * The function's WebAssembly type follows from it: see docs/abi.md. */
+typedef struct wudf_udf_sig {
+  char name[WUDF_MAX_UDF_NAME]; /* the exported function */
+  uint32_t nparams;
+  wudf_type params[WUDF_MAX_UDF_PARAMS];
+  wudf_type result;
+  /* false (SQL STRICT): a NULL argument gives a NULL result and the function
+   * is not called. true: the function is called for every row and receives
+   * an is-null flag after each argument. */
+  bool sees_nulls;
+} wudf_udf_sig;
+
+/* Parses one signature in text form. */
+WUDF_API wudf_status wudf_udf_sig_parse(const char *text, size_t len,
+                                        wudf_udf_sig *out, wudf_error *err);
+/* Writes the text form into buf (always NUL-terminated). */
+WUDF_API void wudf_udf_sig_format(const wudf_udf_sig *sig, char *buf,
+                                  size_t size);
+
+/* Load options. Initialise with `= {0}`. */
+typedef struct wudf_load_options {
+  const char *name; /* used in messages; NULL: "module" */
+  /* UDF signatures declared by the caller, for modules without a wudf.udfs
+   * section (or to override entries of it, by name). */
+  const wudf_udf_sig *udfs;
+  uint32_t nudfs;
+} wudf_load_options;
+
+/* wudf_module_load() with options. Each UDF (from the module's wudf.udfs
+ * section and from `options`) must name an exported function whose type
+ * matches its signature, else WUDF_ERR_TYPE naming the UDF. */
+WUDF_API wudf_status wudf_module_load_ex(wudf_engine *engine,
+                                         const void *bytes, size_t len,
+                                         const wudf_load_options *options,
+                                         wudf_module **out, wudf_error *err);
+
+WUDF_API uint32_t wudf_module_udf_count(const wudf_module *module);
+/* Copies UDF number `index` into *sig. */
+WUDF_API wudf_status wudf_module_udf(const wudf_module *module, uint32_t index,
+                                     wudf_udf_sig *sig);
+/* Index of the UDF named `name`, or -1. */
+WUDF_API int64_t wudf_module_find_udf(const wudf_module *module,
+                                      const char *name);
+
+/* Checks, before any data is read, that columns of the given schemas can be
+ * passed to UDF `udf`: same count; each column's type equal to the
+ * parameter's or widened without loss (int32 -> int64, int32 -> float64,
+ * float32 -> float64). The message names the column and the parameter. */
+WUDF_API wudf_status wudf_module_check_udf(const wudf_module *module,
+                                           const char *udf,
+                                           const struct ArrowSchema *const *schemas,
+                                           uint32_t ncols, wudf_error *err);
+
+/* MAP: runs UDF `udf` over `ncols` columns of equal length (borrowed; not
+ * released) in one guarded call, and moves the result column into *out (and
+ * its schema, named `<udf>_RESULT`, into *out_schema if not NULL); the caller
+ * releases them. Row i of the result is NULL if any argument is NULL (unless
+ * the UDF sees NULLs). On error nothing is written to *out; a trap names the
+ * function, its kind and the row (also in err->row). */
+WUDF_API wudf_status wudf_instance_map(wudf_instance *instance, const char *udf,
+                                       const struct ArrowArray *const *columns,
+                                       const struct ArrowSchema *const *schemas,
+                                       uint32_t ncols, struct ArrowArray *out,
+                                       struct ArrowSchema *out_schema,
+                                       wudf_error *err);
+
+/* FILTER: like wudf_instance_map() for a UDF returning bool or int32, but
+ * writes a selection: a boolean array with no NULLs, true where the function
+ * returned true (non-zero); NULL results become false. *selected (if not
+ * NULL) receives the number of true rows. */
+WUDF_API wudf_status wudf_instance_filter(
+    wudf_instance *instance, const char *udf,
+    const struct ArrowArray *const *columns,
+    const struct ArrowSchema *const *schemas, uint32_t ncols,
+    struct ArrowArray *selection, int64_t *selected, wudf_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@ wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt,
     va_start(ap, fmt);
     err->status = status;
     err->exit_code = 0;
+    err->row = -1;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
   }
@@ -38,5 +39,7 @@ void wudf_error_prefix(wudf_error *err, const char *fmt, ...) {
 }
 
 void wudf_error_init(wudf_error *err) {
-  if (err) memset(err, 0, sizeof *err);
+  if (!err) return;
+  memset(err, 0, sizeof *err);
+  err->row = -1;
 }
