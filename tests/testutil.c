@@ -62,3 +62,21 @@ wudf_module *test_load_wat(wudf_engine *e, const char *wat, wudf_error *err) {
   free(bytes);
   return m;
 }
+
+uint8_t *test_c_to_wasm(const char *c_source, size_t *len) {
+  static int counter;
+  char src[512], dst[512], cmd[1400];
+  int id = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
+  snprintf(src, sizeof src, "%s/c%d-%d.c", test_tmpdir(), (int)getpid(), id);
+  snprintf(dst, sizeof dst, "%s/c%d-%d.wasm", test_tmpdir(), (int)getpid(), id);
+  FILE *f = fopen(src, "w");
+  if (!f) return NULL;
+  fputs(c_source, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd,
+           "clang-19 --target=wasm32-wasi --sysroot=/usr -O2 "
+           "-mexec-model=reactor -o '%s' '%s'",
+           dst, src);
+  if (system(cmd) != 0) return NULL;
+  return read_all(dst, len);
+}

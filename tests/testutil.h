@@ -11,6 +11,11 @@
  * "--enable-simd" may be given). Returns a malloc'd buffer or NULL. */
 uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
 
+/* Compiles C source to a WASI reactor module with clang-19 (the module's
+ * functions are exported with __attribute__((export_name))). Returns a
+ * malloc'd buffer or NULL. */
+uint8_t *test_c_to_wasm(const char *c_source, size_t *len);
+
 /* An engine whose cache is `subdir` under the run's temporary directory
  * (NULL: a cache shared by the whole run). Uses `limits` when not NULL. */
 wudf_engine *test_engine(const char *subdir, const wudf_limits *limits);

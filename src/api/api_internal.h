@@ -57,6 +57,10 @@ struct wudf_module {
   uint32_t *exports_by_name; /* export indices sorted by name */
   wudf_extern_info *export_infos, *import_infos;
   wudf_valtype *valtypes; /* storage for the infos' params/results */
+  wudf_udf_sig *udfs;      /* UDF signatures, checked against exports */
+  uint32_t *udf_exports;   /* export index of each UDF */
+  uint32_t nudfs;
+  uint32_t alloc_export, reset_export; /* wudf_alloc / wudf_reset, or ~0 */
 };
 
 struct wudf_instance {
@@ -87,6 +91,26 @@ wudf_status wudf_val_to_shim(const wudf_val *in, uint8_t wasm_type,
 size_t wudf_shim_val_size(uint8_t wasm_type);
 void wudf_val_from_shim(const wudf_shim_val *in, uint8_t wasm_type,
                         wudf_val *out);
+
+/* udfs.c: collecting and checking a module's UDF signatures. */
+wudf_status wudf_module_collect_udfs(wudf_module *module, const uint8_t *bytes,
+                                     const wudf_load_options *options,
+                                     wudf_error *err);
+
+/* instance.c: running guest code on an instance. prepare() rebuilds the
+ * instance if a trap left it unusable and clears its output; guarded() runs
+ * body(arg) under the instance's limits and marks it for rebuilding if it
+ * traps; report() fills err for a failed guarded() ("<module>: <what>:
+ * <trap>"). */
+wudf_status wudf_instance_prepare(wudf_instance *instance, wudf_error *err);
+wudf_status wudf_instance_guarded(wudf_instance *instance, wudf_rt_body body,
+                                  void *arg, wudf_rt_outcome *outcome);
+wudf_status wudf_instance_report(const wudf_instance *instance,
+                                 const char *what,
+                                 const wudf_rt_outcome *outcome,
+                                 wudf_error *err);
+/* Memory 0 of the instance, or NULL. */
+wasm_rt_memory_t *wudf_instance_memory0(const wudf_instance *instance);
 
 /* module.c */
 /* Index of export `name` (of any kind), or -1. */

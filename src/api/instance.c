@@ -28,8 +28,8 @@ static void set_opts(wudf_instance *inst) {
 }
 
 /* Fills err for a guarded call that ended with a trap or error. */
-static wudf_status report(const wudf_instance *inst, const char *what,
-                          const wudf_rt_outcome *o, wudf_error *err) {
+wudf_status wudf_instance_report(const wudf_instance *inst, const char *what,
+                                 const wudf_rt_outcome *o, wudf_error *err) {
   char extra[200] = "";
   if (o->detail[0])
     snprintf(extra, sizeof extra, " (%s)", o->detail);
@@ -49,7 +49,7 @@ static wudf_status report(const wudf_instance *inst, const char *what,
 
 /* Memory 0 of the instance, for WASI: an imported memory's slot, or an
  * exported defined memory (whose address is known before instantiation). */
-static wasm_rt_memory_t *memory0(const wudf_instance *inst) {
+wasm_rt_memory_t *wudf_instance_memory0(const wudf_instance *inst) {
   const wudf_module *m = inst->module;
   for (uint32_t i = 0; i < m->info.nimports; i++)
     if (m->info.imports[i].kind == WUDF_EXTERN_MEMORY)
@@ -89,7 +89,7 @@ static void discard(wudf_instance *inst) {
 static wudf_status instantiate(wudf_instance *inst, wudf_error *err) {
   wudf_status st = wudf_link_resolve(inst, err);
   if (st != WUDF_OK) return st;
-  inst->wasi.memory = memory0(inst);
+  inst->wasi.memory = wudf_instance_memory0(inst);
   wudf_rt_outcome o;
   st = wudf_rt_guarded(&inst->opts, instantiate_body, inst, &o);
   inst->needs_rebuild = false;
@@ -97,7 +97,7 @@ static wudf_status instantiate(wudf_instance *inst, wudf_error *err) {
     /* Free what the partial instantiation allocated. */
     inst->live = true;
     discard(inst);
-    return report(inst, "instantiating", &o, err);
+    return wudf_instance_report(inst, "instantiating", &o, err);
   }
   inst->live = true;
   return WUDF_OK;
@@ -194,10 +194,22 @@ static wudf_status pack_args(const wudf_instance *inst,
   return WUDF_OK;
 }
 
-static wudf_status rebuild_if_needed(wudf_instance *inst, wudf_error *err) {
-  if (!inst->needs_rebuild) return WUDF_OK;
-  discard(inst);
-  return instantiate(inst, err);
+wudf_status wudf_instance_prepare(wudf_instance *inst, wudf_error *err) {
+  if (inst->needs_rebuild) {
+    discard(inst);
+    wudf_status st = instantiate(inst, err);
+    if (st != WUDF_OK) return st;
+  }
+  wudf_wasi_ctx_clear_output(&inst->wasi);
+  return WUDF_OK;
+}
+
+wudf_status wudf_instance_guarded(wudf_instance *inst, wudf_rt_body body,
+                                  void *arg, wudf_rt_outcome *o) {
+  wudf_status st = wudf_rt_guarded(&inst->opts, body, arg, o);
+  if (st != WUDF_OK && !inst->config.keep_state_on_trap)
+    inst->needs_rebuild = true;
+  return st;
 }
 
 #define MAX_CALL_VALUES 64
@@ -234,16 +246,14 @@ wudf_status wudf_instance_call_export(wudf_instance *inst, uint32_t x,
       wudf_wasm_func_type(&m->info, m->info.exports[x].index);
   wudf_shim_val a[MAX_CALL_VALUES], r[MAX_CALL_VALUES];
   if ((st = pack_args(inst, ft, name, args, a, err)) != WUDF_OK) return st;
-  if ((st = rebuild_if_needed(inst, err)) != WUDF_OK) return st;
-  wudf_wasi_ctx_clear_output(&inst->wasi);
+  if ((st = wudf_instance_prepare(inst, err)) != WUDF_OK) return st;
   call_frame frame = {&m->desc->exports[x], inst->storage, a, r};
   wudf_rt_outcome o;
-  st = wudf_rt_guarded(&inst->opts, call_body, &frame, &o);
+  st = wudf_instance_guarded(inst, call_body, &frame, &o);
   if (st != WUDF_OK) {
-    if (!inst->config.keep_state_on_trap) inst->needs_rebuild = true;
     char what[300];
     snprintf(what, sizeof what, "calling '%s'", name);
-    return report(inst, what, &o, err);
+    return wudf_instance_report(inst, what, &o, err);
   }
   for (uint32_t i = 0; i < nresults; i++)
     wudf_val_from_shim(&r[i], ft->types[ft->nparams + i], &results[i]);
@@ -291,6 +301,6 @@ void wudf_instance_clear_output(wudf_instance *inst) {
 
 uint64_t wudf_instance_memory_size(const wudf_instance *inst) {
   if (!inst) return 0;
-  const wasm_rt_memory_t *mem = memory0(inst);
+  const wasm_rt_memory_t *mem = wudf_instance_memory0(inst);
   return mem ? mem->size : 0;
 }

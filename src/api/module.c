@@ -99,7 +99,7 @@ static wudf_status open_shared_object(wudf_module *m, const char *path,
   memcpy(&entry, &sym, sizeof entry);
   m->desc = entry ? entry(wudf_rt_vtable()) : NULL;
   if (!m->desc || m->desc->nexports != m->info.nexports ||
-      m->desc->nimports != m->shim.nslots)
+      m->desc->nimports != m->shim.nslots || m->desc->nudfs != m->nudfs)
     return wudf_fail(err, WUDF_ERR_COMPILE,
                      "%s: %s does not match the module (stale or foreign "
                      "file in the cache?)",
@@ -116,7 +116,8 @@ static wudf_status open_shared_object(wudf_module *m, const char *path,
  * conflicting imports is refused, but an unprovided import wins as the
  * reason. */
 static wudf_status generate(wudf_module *m, wudf_error *err) {
-  wudf_status st = wudf_shim_generate(&m->info, &m->shim, err);
+  wudf_status st = wudf_shim_generate(&m->info, m->udfs, m->udf_exports,
+                                      m->nudfs, &m->shim, err);
   if (st == WUDF_OK) return st;
   if (m->shim.conflict) {
     wudf_error link_err = {0};
@@ -149,21 +150,25 @@ static wudf_status build(wudf_module *m, const void *bytes, size_t len,
 /* The public descriptions of imports and exports. */
 static wudf_status describe(wudf_module *m, wudf_error *err);
 
-wudf_status wudf_module_load(wudf_engine *engine, const void *bytes, size_t len,
-                             const char *name, wudf_module **out,
-                             wudf_error *err) {
+wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
+                                size_t len, const wudf_load_options *options,
+                                wudf_module **out, wudf_error *err) {
   if (!engine || (!bytes && len) || !out)
     return wudf_fail(err, WUDF_ERR_ARG, "engine, bytes or out is NULL");
   *out = NULL;
   wudf_module *m = calloc(1, sizeof *m);
   if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   m->engine = engine;
-  m->name = strdup(name ? name : "module");
+  const char *name = options && options->name ? options->name : "module";
+  m->name = strdup(name);
   wudf_status st =
       m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
     wudf_error_prefix(err, "%s", m->name);
   if (st == WUDF_OK) st = index_exports(m, err);
+  if (st == WUDF_OK &&
+      (st = wudf_module_collect_udfs(m, bytes, options, err)) != WUDF_OK)
+    wudf_error_prefix(err, "%s", m->name);
   if (st == WUDF_OK) st = generate(m, err);
   /* wasm2c validates while building; imports are checked after it, so an
    * invalid module is reported as invalid whatever it imports. */
@@ -181,6 +186,13 @@ wudf_status wudf_module_load(wudf_engine *engine, const void *bytes, size_t len,
   m->shim.prelude = m->shim.postlude = NULL;
   *out = m;
   return WUDF_OK;
+}
+
+wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
+                             size_t len, const char *name, wudf_module **out,
+                             wudf_error *err) {
+  wudf_load_options o = {.name = name};
+  return wudf_module_load_ex(engine, bytes, len, &o, out, err);
 }
 
 wudf_status wudf_module_load_file(wudf_engine *engine, const char *path,
@@ -226,6 +238,8 @@ void wudf_module_free(wudf_module *m) {
   free(m->export_infos);
   free(m->import_infos);
   free(m->valtypes);
+  free(m->udfs);
+  free(m->udf_exports);
   free(m->name);
   free(m);
 }

@@ -81,6 +81,10 @@ wudf_status wudf_rt_guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
  * Only from inside a guarded body. */
 __attribute__((noreturn)) void wudf_rt_trap(wudf_status status);
 
+/* Like wudf_rt_trap() with a printf-style detail for the outcome. */
+__attribute__((noreturn, format(printf, 2, 3))) void wudf_rt_trap_detail(
+    wudf_status status, const char *fmt, ...);
+
 /* Ends the current guarded call with WUDF_TRAP_EXIT and `code`. */
 __attribute__((noreturn)) void wudf_rt_trap_exit(int32_t code);
 

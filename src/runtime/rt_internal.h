@@ -66,9 +66,6 @@ wudf_rt_thread *wudf_rt_thread_self(void);
 __attribute__((noreturn)) void wudf_rt_thread_jump(wudf_rt_thread *t,
                                                    wudf_status status,
                                                    bool from_signal);
-/* Like wudf_rt_trap() with a printf-style detail for the outcome. */
-__attribute__((noreturn, format(printf, 2, 3))) void wudf_rt_trap_detail(
-    wudf_status status, const char *fmt, ...);
 /* Options and outcome of this thread's running call, or NULL outside one. */
 const wudf_rt_call_opts *wudf_rt_current_opts(void);
 wudf_rt_outcome *wudf_rt_current_outcome(void);

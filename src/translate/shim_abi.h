@@ -20,7 +20,7 @@
 #ifndef WUDF_SHIM_ABI_H
 #define WUDF_SHIM_ABI_H
 
-#define WUDF_SHIM_ABI_VERSION 1
+#define WUDF_SHIM_ABI_VERSION 2
 
 /* A value crossing the shim, untyped; the type is known from the signature. */
 typedef union wudf_shim_val {
@@ -101,6 +101,42 @@ typedef struct wudf_shim_export {
   void *(*get)(void *instance);
 } wudf_shim_export;
 
+#define WUDF_SHIM_MAX_PARAMS 16
+
+/* One batch for a UDF's batch loop. Row i of parameter j is read from
+ * values[j]: element i of a fixed-width array, bit (bit_offset[j] + i) of a
+ * bool bitmap, or for utf8 the string at guest address
+ * str_base[j] + offsets[i] of length offsets[i + 1] - offsets[i], where
+ * offsets = values[j] (int32). */
+typedef struct wudf_shim_batch {
+  int64_t n;
+  const void *values[WUDF_SHIM_MAX_PARAMS];
+  int64_t bit_offset[WUDF_SHIM_MAX_PARAMS];
+  uint32_t str_base[WUDF_SHIM_MAX_PARAMS];
+  /* Strict UDFs: bit i clear = row i has a NULL argument and is skipped.
+   * NULL when no row has one. */
+  const uint8_t *valid;
+  /* UDFs that see NULLs: parameter j of row i is NULL when
+   * param_valid[j] is set and its bit (param_valid_offset[j] + i) is
+   * clear. */
+  const uint8_t *param_valid[WUDF_SHIM_MAX_PARAMS];
+  int64_t param_valid_offset[WUDF_SHIM_MAX_PARAMS];
+  /* Results: an array of the result type, a zeroed bitmap for bool; for
+   * utf8 each result goes to put_string() right after the call. */
+  void *out;
+  void (*put_string)(struct wudf_shim_batch *b, int64_t row, uint32_t ptr,
+                     uint32_t len);
+  void *host;
+  /* The row being computed, for error messages. */
+  volatile int64_t row;
+} wudf_shim_batch;
+
+typedef struct wudf_shim_udf {
+  const char *name;
+  uint32_t export_index;
+  void (*batch)(void *instance, wudf_shim_batch *b);
+} wudf_shim_udf;
+
 typedef struct wudf_shim_module {
   uint32_t abi_version;
   uint64_t instance_size;
@@ -114,6 +150,8 @@ typedef struct wudf_shim_module {
    * segments, start function. Must run under the host's trap guard. */
   void (*instantiate)(void *instance, wudf_shim_imports *imports);
   void (*free_instance)(void *instance);
+  uint32_t nudfs;
+  const wudf_shim_udf *udfs; /* in the order the host gave them */
 } wudf_shim_module;
 
 /* The one symbol a compiled module exports. Stores `rt` for the generated

@@ -443,6 +443,174 @@ static void gen_exports(wudf_strbuf *sb, const wudf_wasm_info *info,
   wudf_strbuf_puts(sb, "};\n");
 }
 
+/* --- UDF batch loops --------------------------------------------------- */
+
+/* C element type of a fixed-width column. */
+static const char *column_ctype(wudf_type t) {
+  switch (t) {
+    case WUDF_TYPE_INT32: return "s32";
+    case WUDF_TYPE_INT64: return "s64";
+    case WUDF_TYPE_FLOAT32: return "f32";
+    case WUDF_TYPE_FLOAT64: return "f64";
+    default: return "uint8_t"; /* bool bitmap */
+  }
+}
+
+static void batch_decls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
+  for (uint32_t j = 0; j < sig->nparams; j++) {
+    wudf_type t = sig->params[j];
+    if (t == WUDF_TYPE_UTF8)
+      wudf_strbuf_printf(sb,
+                         "  const s32 *p%u = (const s32 *)b->values[%u];\n"
+                         "  const u32 sb%u = b->str_base[%u];\n",
+                         j, j, j, j);
+    else
+      wudf_strbuf_printf(sb, "  const %s *p%u = (const %s *)b->values[%u];\n",
+                         column_ctype(t), j, column_ctype(t), j);
+    if (t == WUDF_TYPE_BOOL)
+      wudf_strbuf_printf(sb, "  const int64_t bo%u = b->bit_offset[%u];\n", j,
+                         j);
+    if (sig->sees_nulls)
+      wudf_strbuf_printf(sb,
+                         "  const uint8_t *nv%u = b->param_valid[%u];\n"
+                         "  const int64_t no%u = b->param_valid_offset[%u];\n",
+                         j, j, j, j);
+  }
+  if (sig->result != WUDF_TYPE_UTF8)
+    wudf_strbuf_printf(sb, "  %s *out = (%s *)b->out;\n",
+                       column_ctype(sig->result), column_ctype(sig->result));
+}
+
+/* Per-row locals: is-null flags of a UDF that sees NULLs. */
+static void batch_row_nulls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
+  if (!sig->sees_nulls) return;
+  for (uint32_t j = 0; j < sig->nparams; j++)
+    wudf_strbuf_printf(sb,
+                       "      const u32 n%u = nv%u && !((nv%u[(no%u + i) >> 3] >> "
+                       "((no%u + i) & 7)) & 1);\n",
+                       j, j, j, j, j);
+}
+
+/* The WebAssembly argument(s) for parameter j of row i. */
+static void batch_arg(wudf_strbuf *sb, const wudf_udf_sig *sig, uint32_t j) {
+  const char *guard = "";
+  char buf[16];
+  if (sig->sees_nulls) {
+    snprintf(buf, sizeof buf, "n%u ? 0 : ", j);
+    guard = buf;
+  }
+  switch (sig->params[j]) {
+    case WUDF_TYPE_INT32:
+      wudf_strbuf_printf(sb, ", %s(u32)p%u[i]", guard, j);
+      break;
+    case WUDF_TYPE_INT64:
+      wudf_strbuf_printf(sb, ", %s(u64)p%u[i]", guard, j);
+      break;
+    case WUDF_TYPE_FLOAT32:
+    case WUDF_TYPE_FLOAT64:
+      wudf_strbuf_printf(sb, ", %sp%u[i]", guard, j);
+      break;
+    case WUDF_TYPE_BOOL:
+      wudf_strbuf_printf(sb,
+                         ", %s(u32)((p%u[(bo%u + i) >> 3] >> ((bo%u + i) & 7)) & 1)",
+                         guard, j, j, j);
+      break;
+    case WUDF_TYPE_UTF8:
+      wudf_strbuf_printf(sb,
+                         ", sb%u + (u32)p%u[i], %s(u32)(p%u[i + 1] - p%u[i])",
+                         j, j, guard, j, j);
+      break;
+  }
+  if (sig->sees_nulls) wudf_strbuf_printf(sb, ", n%u", j);
+}
+
+static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
+  switch (sig->result) {
+    case WUDF_TYPE_INT32:
+      wudf_strbuf_puts(sb, "      out[i] = (s32)r;\n");
+      break;
+    case WUDF_TYPE_INT64:
+      wudf_strbuf_puts(sb, "      out[i] = (s64)r;\n");
+      break;
+    case WUDF_TYPE_FLOAT32:
+    case WUDF_TYPE_FLOAT64:
+      wudf_strbuf_puts(sb, "      out[i] = r;\n");
+      break;
+    case WUDF_TYPE_BOOL:
+      wudf_strbuf_puts(sb,
+                       "      if (r) out[i >> 3] |= (uint8_t)(1u << (i & 7));\n");
+      break;
+    case WUDF_TYPE_UTF8:
+      wudf_strbuf_puts(sb,
+                       "      b->put_string(b, i, (u32)r, (u32)(r >> 32));\n");
+      break;
+  }
+}
+
+static const char *result_ctype(wudf_type t) {
+  switch (t) {
+    case WUDF_TYPE_INT64:
+    case WUDF_TYPE_UTF8: return "u64";
+    case WUDF_TYPE_FLOAT32: return "f32";
+    case WUDF_TYPE_FLOAT64: return "f64";
+    default: return "u32";
+  }
+}
+
+/* One loop over the rows; `strict` skips rows whose bit in b->valid is
+ * clear. The row index is stored before each call for error messages. */
+static void batch_loop(wudf_strbuf *sb, const wudf_shim_source *src,
+                       const wudf_wasm_export *ex, const wudf_udf_sig *sig,
+                       bool strict) {
+  wudf_strbuf_puts(sb, "    for (int64_t i = 0; i < n; i++) {\n");
+  if (strict)
+    wudf_strbuf_puts(sb, "      if (!((v[i >> 3] >> (i & 7)) & 1)) continue;\n");
+  batch_row_nulls(sb, sig);
+  wudf_strbuf_printf(sb, "      b->row = i;\n      const %s r = ",
+                     result_ctype(sig->result));
+  export_symbol(sb, src, ex);
+  wudf_strbuf_puts(sb, "(I");
+  for (uint32_t j = 0; j < sig->nparams; j++) batch_arg(sb, sig, j);
+  wudf_strbuf_puts(sb, ");\n");
+  batch_store(sb, sig);
+  wudf_strbuf_puts(sb, "    }\n");
+}
+
+static void gen_udf(wudf_strbuf *sb, const wudf_wasm_info *info,
+                    const wudf_shim_source *src, const wudf_udf_sig *sig,
+                    uint32_t export_index, uint32_t k) {
+  const wudf_wasm_export *ex = &info->exports[export_index];
+  wudf_strbuf_printf(sb,
+                     "static void wudf_shim_batch_%u(void *inst, "
+                     "wudf_shim_batch *b) {\n"
+                     "  Z_%s_instance_t *I = (Z_%s_instance_t *)inst;\n"
+                     "  const int64_t n = b->n;\n"
+                     "  const uint8_t *v = b->valid;\n",
+                     k, src->module_name, src->module_name);
+  batch_decls(sb, sig);
+  wudf_strbuf_puts(sb, "  if (v) {\n");
+  batch_loop(sb, src, ex, sig, true);
+  wudf_strbuf_puts(sb, "  } else {\n");
+  batch_loop(sb, src, ex, sig, false);
+  wudf_strbuf_puts(sb, "  }\n}\n");
+}
+
+static void gen_udfs(wudf_strbuf *sb, const wudf_wasm_info *info,
+                     const wudf_shim_source *src, const wudf_udf_sig *udfs,
+                     const uint32_t *exports, uint32_t nudfs) {
+  for (uint32_t k = 0; k < nudfs; k++)
+    gen_udf(sb, info, src, &udfs[k], exports[k], k);
+  wudf_strbuf_printf(sb,
+                     "static const wudf_shim_udf wudf_shim_udfs[%u] = {\n",
+                     nudfs ? nudfs : 1);
+  for (uint32_t k = 0; k < nudfs; k++) {
+    wudf_strbuf_puts(sb, "  {");
+    c_string(sb, udfs[k].name, (uint32_t)strlen(udfs[k].name));
+    wudf_strbuf_printf(sb, ", %u, wudf_shim_batch_%u},\n", exports[k], k);
+  }
+  wudf_strbuf_puts(sb, "};\n");
+}
+
 static uint32_t count_import_modules(const wudf_wasm_info *info) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < info->nimports; i++) {
@@ -456,7 +624,7 @@ static uint32_t count_import_modules(const wudf_wasm_info *info) {
 }
 
 static void gen_module(wudf_strbuf *sb, const wudf_wasm_info *info,
-                       const wudf_shim_source *src) {
+                       const wudf_shim_source *src, uint32_t nudfs) {
   const char *m = src->module_name;
   wudf_strbuf_printf(sb,
                      "static void wudf_shim_instantiate(void *inst, "
@@ -473,13 +641,14 @@ static void gen_module(wudf_strbuf *sb, const wudf_wasm_info *info,
       "static const wudf_shim_module wudf_shim_desc = {\n"
       "  WUDF_SHIM_ABI_VERSION, sizeof(Z_%s_instance_t),\n"
       "  %u, wudf_shim_import_descs, %u, wudf_shim_exports,\n"
-      "  Z_%s_init_module, wudf_shim_instantiate, wudf_shim_free,\n};\n"
+      "  Z_%s_init_module, wudf_shim_instantiate, wudf_shim_free,\n"
+      "  %u, wudf_shim_udfs,\n};\n"
       "__attribute__((visibility(\"default\"))) const wudf_shim_module *\n"
       "wudf_shim_entry_v1(const wudf_shim_rt *rt) {\n"
       "  if (!rt || rt->abi_version != WUDF_SHIM_ABI_VERSION) return 0;\n"
       "  wudf_shim_rt_ptr = rt;\n"
       "  return &wudf_shim_desc;\n}\n",
-      m, m, m, src->nslots, info->nexports, m);
+      m, m, m, src->nslots, info->nexports, m, nudfs);
 }
 
 static char *gen_prelude(void) {
@@ -494,17 +663,21 @@ static char *gen_prelude(void) {
 }
 
 static char *gen_postlude(const wudf_wasm_info *info,
-                          const wudf_shim_source *src) {
+                          const wudf_shim_source *src, const wudf_udf_sig *udfs,
+                          const uint32_t *udf_exports, uint32_t nudfs) {
   wudf_strbuf sb;
   wudf_strbuf_init(&sb);
   wudf_strbuf_puts(&sb, "\n/* wudf shim */\n");
   gen_imports(&sb, info, src);
   gen_exports(&sb, info, src);
-  gen_module(&sb, info, src);
+  gen_udfs(&sb, info, src, udfs, udf_exports, nudfs);
+  gen_module(&sb, info, src, nudfs);
   return wudf_strbuf_take(&sb);
 }
 
 wudf_status wudf_shim_generate(const wudf_wasm_info *info,
+                               const wudf_udf_sig *udfs,
+                               const uint32_t *udf_exports, uint32_t nudfs,
                                wudf_shim_source *out, wudf_error *err) {
   memset(out, 0, sizeof *out);
   wudf_status st = assign_slots(info, out, err);
@@ -513,7 +686,7 @@ wudf_status wudf_shim_generate(const wudf_wasm_info *info,
   choose_module_name(info, out);
   out->call_indirect_override = k_call_indirect_override;
   out->prelude = gen_prelude();
-  out->postlude = gen_postlude(info, out);
+  out->postlude = gen_postlude(info, out, udfs, udf_exports, nudfs);
   if (!out->prelude || !out->postlude) {
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory generating the shim");
     goto fail;

@@ -23,7 +23,11 @@ typedef struct wudf_shim_source {
  * with different types, which wasm2c 1.0.32 cannot translate; then only
  * `conflict` and the import slots are filled, so that imports can still be
  * checked (an unprovided import is the more useful error). */
+/* `udfs` (with the export index of each in `udf_exports`) get a batch loop
+ * each; their types have been checked against the exports. */
 wudf_status wudf_shim_generate(const wudf_wasm_info *info,
+                               const wudf_udf_sig *udfs,
+                               const uint32_t *udf_exports, uint32_t nudfs,
                                wudf_shim_source *out, wudf_error *err);
 
 void wudf_shim_source_reset(wudf_shim_source *src);

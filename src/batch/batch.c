@@ -1,0 +1,409 @@
+/*
+ * MAP and FILTER over Arrow columns: one guarded call per batch into the
+ * UDF's generated batch loop (translate/shim_gen.c), which reads numeric
+ * columns straight from the caller's buffers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "batch/batch_internal.h"
+#include "common/error.h"
+
+typedef struct batch_ctx {
+  wudf_instance *inst;
+  const wudf_module *m;
+  const wudf_udf_sig *sig;
+  uint32_t k; /* UDF index */
+  int64_t n;
+  wudf_column cols[WUDF_MAX_UDF_PARAMS];
+  wudf_shim_batch b;
+  uint8_t *valid;                         /* owned: combined validity */
+  void *widened[WUDF_MAX_UDF_PARAMS];     /* owned: widened columns */
+  struct ArrowArray out;                  /* fixed-width or bool result */
+  wudf_array_builder *strings;            /* utf8 result */
+  int64_t next_row;                       /* utf8: rows appended so far */
+  wasm_rt_memory_t *mem;
+} batch_ctx;
+
+static size_t type_size(wudf_type t) {
+  switch (t) {
+    case WUDF_TYPE_INT64:
+    case WUDF_TYPE_FLOAT64: return 8;
+    default: return 4;
+  }
+}
+
+static int64_t find_udf(const wudf_module *m, const char *udf,
+                        wudf_error *err) {
+  int64_t k = wudf_module_find_udf(m, udf);
+  if (k < 0)
+    wudf_fail(err, WUDF_ERR_NOT_FOUND,
+              "%s: no UDF '%s' (the module declares %u; see wudf.udfs or "
+              "wudf_load_options.udfs)",
+              m->name, udf ? udf : "(null)", m->nudfs);
+  return k;
+}
+
+static wudf_status check_column_type(const wudf_udf_sig *sig, uint32_t j,
+                                     wudf_type col, const char *col_name,
+                                     wudf_error *err) {
+  if (wudf_type_widens_to(col, sig->params[j])) return WUDF_OK;
+  char text[512];
+  wudf_udf_sig_format(sig, text, sizeof text);
+  return wudf_fail(err, WUDF_ERR_TYPE,
+                   "column '%s' (%s) cannot be passed to parameter %u (%s) of "
+                   "%s",
+                   col_name, wudf_type_str(col), j + 1,
+                   wudf_type_str(sig->params[j]), text);
+}
+
+static wudf_status check_count(const wudf_udf_sig *sig, uint32_t ncols,
+                               wudf_error *err) {
+  if (ncols == sig->nparams) return WUDF_OK;
+  char text[512];
+  wudf_udf_sig_format(sig, text, sizeof text);
+  return wudf_fail(err, WUDF_ERR_TYPE, "%u column%s given for %s", ncols,
+                   ncols == 1 ? "" : "s", text);
+}
+
+wudf_status wudf_module_check_udf(const wudf_module *m, const char *udf,
+                                  const struct ArrowSchema *const *schemas,
+                                  uint32_t ncols, wudf_error *err) {
+  if (!m || (ncols && !schemas))
+    return wudf_fail(err, WUDF_ERR_ARG, "module or schemas is NULL");
+  int64_t k = find_udf(m, udf, err);
+  if (k < 0) return WUDF_ERR_NOT_FOUND;
+  const wudf_udf_sig *sig = &m->udfs[k];
+  wudf_status st = check_count(sig, ncols, err);
+  for (uint32_t j = 0; st == WUDF_OK && j < ncols; j++) {
+    const struct ArrowSchema *s = schemas[j];
+    char name[64];
+    if (s && s->name && *s->name)
+      snprintf(name, sizeof name, "%s", s->name);
+    else
+      snprintf(name, sizeof name, "column %u", j + 1);
+    wudf_type t;
+    if (!s || !s->format || !wudf_type_from_arrow_format(s->format, &t))
+      return wudf_fail(err, WUDF_ERR_TYPE,
+                       "column '%s' has Arrow type '%s', which wudf does not "
+                       "support",
+                       name, s && s->format ? s->format : "(none)");
+    st = check_column_type(sig, j, t, name, err);
+  }
+  return st;
+}
+
+/* --- preparing a batch --------------------------------------------------- */
+
+static wudf_status read_columns(batch_ctx *c,
+                                const struct ArrowArray *const *columns,
+                                const struct ArrowSchema *const *schemas,
+                                uint32_t ncols, wudf_error *err) {
+  wudf_status st = check_count(c->sig, ncols, err);
+  for (uint32_t j = 0; st == WUDF_OK && j < ncols; j++) {
+    st = wudf_column_from_arrow(columns[j], schemas ? schemas[j] : NULL, j,
+                                &c->cols[j], err);
+    if (st == WUDF_OK)
+      st = check_column_type(c->sig, j, c->cols[j].type, c->cols[j].name, err);
+    if (st == WUDF_OK && j > 0 && c->cols[j].length != c->cols[0].length)
+      st = wudf_fail(err, WUDF_ERR_ARG,
+                     "column '%s' has %lld rows but column '%s' has %lld",
+                     c->cols[j].name, (long long)c->cols[j].length,
+                     c->cols[0].name, (long long)c->cols[0].length);
+  }
+  c->n = ncols ? c->cols[0].length : 0;
+  return st;
+}
+
+/* Strict UDFs: bit i set when no argument of row i is NULL. */
+static wudf_status combine_validity(batch_ctx *c, wudf_error *err) {
+  bool any = false;
+  for (uint32_t j = 0; j < c->sig->nparams; j++) any |= !!c->cols[j].validity;
+  if (!any || c->sig->sees_nulls) return WUDF_OK;
+  size_t bytes = (size_t)((c->n + 7) / 8);
+  c->valid = malloc(bytes ? bytes : 1);
+  if (!c->valid) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  memset(c->valid, 0, bytes);
+  for (int64_t i = 0; i < c->n; i++) {
+    bool ok = true;
+    for (uint32_t j = 0; ok && j < c->sig->nparams; j++)
+      ok = wudf_column_valid(&c->cols[j], i);
+    if (ok) c->valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+  }
+  c->b.valid = c->valid;
+  return WUDF_OK;
+}
+
+/* A column of the parameter's type: the caller's buffer, or a widened copy. */
+static wudf_status bind_values(batch_ctx *c, uint32_t j, wudf_error *err) {
+  const wudf_column *col = &c->cols[j];
+  wudf_type want = c->sig->params[j];
+  if (want == WUDF_TYPE_BOOL) {
+    c->b.values[j] = col->values;
+    c->b.bit_offset[j] = col->offset;
+    return WUDF_OK;
+  }
+  if (want == WUDF_TYPE_UTF8) {
+    c->b.values[j] = (const int32_t *)col->values + col->offset;
+    return WUDF_OK;
+  }
+  if (col->type == want) {
+    c->b.values[j] = (const char *)col->values + col->offset * (int64_t)type_size(want);
+    return WUDF_OK;
+  }
+  void *w = malloc((size_t)(c->n ? c->n : 1) * type_size(want));
+  if (!w) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  c->widened[j] = w;
+  for (int64_t i = 0; i < c->n; i++) {
+    int64_t at = col->offset + i;
+    if (col->type == WUDF_TYPE_INT32 && want == WUDF_TYPE_INT64)
+      ((int64_t *)w)[i] = ((const int32_t *)col->values)[at];
+    else if (col->type == WUDF_TYPE_INT32)
+      ((double *)w)[i] = ((const int32_t *)col->values)[at];
+    else
+      ((double *)w)[i] = ((const float *)col->values)[at];
+  }
+  c->b.values[j] = w;
+  return WUDF_OK;
+}
+
+static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
+                       uint32_t len);
+
+static wudf_status bind(batch_ctx *c, wudf_error *err) {
+  wudf_status st = combine_validity(c, err);
+  for (uint32_t j = 0; st == WUDF_OK && j < c->sig->nparams; j++) {
+    st = bind_values(c, j, err);
+    if (c->sig->sees_nulls) {
+      c->b.param_valid[j] = c->cols[j].validity;
+      c->b.param_valid_offset[j] = c->cols[j].offset;
+    }
+  }
+  if (st != WUDF_OK) return st;
+  c->b.n = c->n;
+  c->b.host = c;
+  c->b.put_string = put_string;
+  c->b.row = -1;
+  if (c->sig->result == WUDF_TYPE_UTF8)
+    return wudf_array_builder_new(WUDF_TYPE_UTF8, c->n, &c->strings, err);
+  st = wudf_arrow_new_fixed(c->sig->result, c->n, c->valid != NULL, &c->out,
+                            err);
+  if (st == WUDF_OK) c->b.out = (void *)c->out.buffers[1];
+  return st;
+}
+
+static void batch_reset(batch_ctx *c) {
+  free(c->valid);
+  for (uint32_t j = 0; j < WUDF_MAX_UDF_PARAMS; j++) free(c->widened[j]);
+  if (c->out.release) c->out.release(&c->out);
+  wudf_array_builder_free(c->strings);
+}
+
+/* --- inside the guarded call --------------------------------------------- */
+
+static uint32_t call_alloc(batch_ctx *c, uint32_t size) {
+  const wudf_shim_export *x = &c->m->desc->exports[c->m->alloc_export];
+  wudf_shim_val a, r;
+  a.i32 = size;
+  x->invoke(c->inst->storage, &a, &r);
+  return r.i32;
+}
+
+/* Copies one string column's bytes for this batch into guest memory. */
+static void copy_strings(batch_ctx *c, uint32_t j) {
+  const int32_t *offs = c->b.values[j];
+  int64_t first = offs[0], total = offs[c->n] - offs[0];
+  if (total > UINT32_MAX)
+    wudf_rt_trap_detail(WUDF_TRAP_MEMORY_LIMIT,
+                        "column '%s' holds %lld bytes of strings in this "
+                        "batch, more than a 32-bit memory",
+                        c->cols[j].name, (long long)total);
+  uint32_t ptr = call_alloc(c, (uint32_t)total);
+  if (!ptr && total)
+    wudf_rt_trap_detail(WUDF_TRAP_MEMORY_LIMIT,
+                        "wudf_alloc(%lld) returned 0 for column '%s'",
+                        (long long)total, c->cols[j].name);
+  if ((uint64_t)ptr + (uint64_t)total > c->mem->size)
+    wudf_rt_trap_detail(WUDF_TRAP_OOB,
+                        "wudf_alloc(%lld) returned address %u, outside the "
+                        "module's memory",
+                        (long long)total, ptr);
+  memcpy(c->mem->data + ptr, c->cols[j].data + first, (size_t)total);
+  c->b.str_base[j] = ptr - (uint32_t)first;
+}
+
+static void batch_body(void *arg) {
+  batch_ctx *c = arg;
+  const wudf_module *m = c->m;
+  bool strings = false;
+  for (uint32_t j = 0; j < c->sig->nparams; j++)
+    strings |= c->sig->params[j] == WUDF_TYPE_UTF8;
+  if (strings && m->reset_export != UINT32_MAX)
+    m->desc->exports[m->reset_export].invoke(c->inst->storage, NULL, NULL);
+  for (uint32_t j = 0; j < c->sig->nparams; j++)
+    if (c->sig->params[j] == WUDF_TYPE_UTF8) copy_strings(c, j);
+  m->desc->udfs[c->k].batch(c->inst->storage, &c->b);
+}
+
+/* Called by the batch loop right after each call returning utf8. */
+static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
+                       uint32_t len) {
+  batch_ctx *c = b->host;
+  wudf_status st = WUDF_OK;
+  const char *why = NULL;
+  wudf_rt_host_enter();
+  for (; st == WUDF_OK && c->next_row < row; c->next_row++)
+    st = wudf_array_builder_append_null(c->strings);
+  if ((uint64_t)ptr + len > c->mem->size)
+    why = "lies outside the module's memory";
+  else if (!wudf_utf8_valid(c->mem->data + ptr, len))
+    why = "is not valid UTF-8";
+  else if (st == WUDF_OK)
+    st = wudf_array_builder_append_string(c->strings,
+                                          (const char *)c->mem->data + ptr, len);
+  c->next_row = row + 1;
+  wudf_rt_host_leave();
+  if (why)
+    wudf_rt_trap_detail(why[0] == 'l' ? WUDF_TRAP_OOB : WUDF_ERR_TYPE,
+                        "the string result (%u bytes at address %u) %s", len,
+                        ptr, why);
+  if (st != WUDF_OK)
+    wudf_rt_trap_detail(st, "storing the string result of %u bytes", len);
+}
+
+/* --- results ------------------------------------------------------------- */
+
+static wudf_status finish(batch_ctx *c, struct ArrowArray *out,
+                          wudf_error *err) {
+  if (c->strings) {
+    wudf_status st = WUDF_OK;
+    for (; st == WUDF_OK && c->next_row < c->n; c->next_row++)
+      st = wudf_array_builder_append_null(c->strings);
+    if (st == WUDF_OK)
+      st = wudf_array_builder_finish(c->strings, NULL, out, NULL, err);
+    return st;
+  }
+  if (c->valid)
+    memcpy((void *)c->out.buffers[0], c->valid, (size_t)((c->n + 7) / 8));
+  wudf_arrow_finish_nulls(&c->out);
+  *out = c->out;
+  c->out.release = NULL; /* moved */
+  return WUDF_OK;
+}
+
+static wudf_status fail_batch(batch_ctx *c, const wudf_rt_outcome *o,
+                              wudf_error *err) {
+  char what[300];
+  int64_t row = c->b.row;
+  if (row >= 0)
+    snprintf(what, sizeof what, "calling '%s' on row %lld", c->sig->name,
+             (long long)row);
+  else
+    snprintf(what, sizeof what, "preparing a batch for '%s'", c->sig->name);
+  wudf_status st = wudf_instance_report(c->inst, what, o, err);
+  if (err) err->row = row;
+  return st;
+}
+
+static wudf_status run_map(wudf_instance *inst, const char *udf,
+                           const struct ArrowArray *const *columns,
+                           const struct ArrowSchema *const *schemas,
+                           uint32_t ncols, struct ArrowArray *out,
+                           wudf_error *err) {
+  batch_ctx c;
+  memset(&c, 0, sizeof c);
+  c.inst = inst;
+  c.m = inst->module;
+  int64_t k = find_udf(c.m, udf, err);
+  if (k < 0) return WUDF_ERR_NOT_FOUND;
+  c.k = (uint32_t)k;
+  c.sig = &c.m->udfs[k];
+  if (ncols && !columns) return wudf_fail(err, WUDF_ERR_ARG, "columns is NULL");
+  wudf_status st = read_columns(&c, columns, schemas, ncols, err);
+  if (st == WUDF_OK) st = bind(&c, err);
+  if (st == WUDF_OK) st = wudf_instance_prepare(inst, err);
+  if (st == WUDF_OK) {
+    c.mem = wudf_instance_memory0(inst);
+    wudf_rt_outcome o;
+    if (wudf_instance_guarded(inst, batch_body, &c, &o) != WUDF_OK)
+      st = fail_batch(&c, &o, err);
+  }
+  if (st == WUDF_OK) st = finish(&c, out, err);
+  batch_reset(&c);
+  return st;
+}
+
+static wudf_status result_schema(const wudf_udf_sig *sig,
+                                 struct ArrowSchema *schema, wudf_error *err) {
+  char name[WUDF_MAX_UDF_NAME + 16];
+  snprintf(name, sizeof name, "%s_RESULT", sig->name);
+  return wudf_arrow_schema_new(sig->result, name, true, schema, err);
+}
+
+wudf_status wudf_instance_map(wudf_instance *inst, const char *udf,
+                              const struct ArrowArray *const *columns,
+                              const struct ArrowSchema *const *schemas,
+                              uint32_t ncols, struct ArrowArray *out,
+                              struct ArrowSchema *out_schema, wudf_error *err) {
+  if (!inst || !out) return wudf_fail(err, WUDF_ERR_ARG, "instance or out is NULL");
+  struct ArrowArray result;
+  memset(&result, 0, sizeof result);
+  wudf_status st = run_map(inst, udf, columns, schemas, ncols, &result, err);
+  if (st == WUDF_OK && out_schema) {
+    int64_t k = wudf_module_find_udf(inst->module, udf);
+    st = result_schema(&inst->module->udfs[k], out_schema, err);
+    if (st != WUDF_OK) result.release(&result);
+  }
+  if (st == WUDF_OK) *out = result;
+  return st;
+}
+
+/* A selection from a bool or int32 result: true where true (non-zero) and
+ * not NULL. */
+static wudf_status select_rows(const struct ArrowArray *r, wudf_type type,
+                               struct ArrowArray *sel, int64_t *count,
+                               wudf_error *err) {
+  wudf_status st = wudf_arrow_new_fixed(WUDF_TYPE_BOOL, r->length, false, sel,
+                                        err);
+  if (st != WUDF_OK) return st;
+  uint8_t *bits = (uint8_t *)sel->buffers[1];
+  const uint8_t *valid = r->buffers[0];
+  int64_t n = 0;
+  for (int64_t i = 0; i < r->length; i++) {
+    bool keep = type == WUDF_TYPE_BOOL
+                    ? (((const uint8_t *)r->buffers[1])[i >> 3] >> (i & 7)) & 1
+                    : ((const int32_t *)r->buffers[1])[i] != 0;
+    if (valid && !((valid[i >> 3] >> (i & 7)) & 1)) keep = false;
+    if (!keep) continue;
+    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    n++;
+  }
+  if (count) *count = n;
+  return WUDF_OK;
+}
+
+wudf_status wudf_instance_filter(wudf_instance *inst, const char *udf,
+                                 const struct ArrowArray *const *columns,
+                                 const struct ArrowSchema *const *schemas,
+                                 uint32_t ncols, struct ArrowArray *selection,
+                                 int64_t *selected, wudf_error *err) {
+  if (!inst || !selection)
+    return wudf_fail(err, WUDF_ERR_ARG, "instance or selection is NULL");
+  int64_t k = find_udf(inst->module, udf, err);
+  if (k < 0) return WUDF_ERR_NOT_FOUND;
+  wudf_type t = inst->module->udfs[k].result;
+  if (t != WUDF_TYPE_BOOL && t != WUDF_TYPE_INT32)
+    return wudf_fail(err, WUDF_ERR_TYPE,
+                     "%s: FILTER needs a UDF returning bool or int32; '%s' "
+                     "returns %s",
+                     inst->module->name, udf, wudf_type_str(t));
+  struct ArrowArray r;
+  memset(&r, 0, sizeof r);
+  wudf_status st = run_map(inst, udf, columns, schemas, ncols, &r, err);
+  if (st != WUDF_OK) return st;
+  st = select_rows(&r, t, selection, selected, err);
+  r.release(&r);
+  return st;
+}
