@@ -61,6 +61,7 @@ $(BUILD)/libwudf.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-z,nodelete $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/wudf: $(CLI_OBJ) $(BUILD)/libwudf.a
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libwudf.a $(LDLIBS)
 
 # The shim ABI header is compiled into the library and also pasted into every

@@ -1,11 +1,8 @@
 /*
- * The wudf command.
- *
- *   wudf call [options] MODULE.wasm FUNCTION [ARG...]
- *       Loads MODULE (validated, compiled, cached), instantiates it in a
- *       sandbox and calls FUNCTION with ARGs parsed by its parameter types.
- *       Prints what the module wrote to stdout/stderr, then the results.
- *   wudf version
+ * wudf call [options] MODULE.wasm FUNCTION [ARG...]
+ *   Loads MODULE (validated, compiled, cached), instantiates it in a sandbox
+ *   and calls FUNCTION with ARGs parsed by its parameter types. Prints what
+ *   the module wrote to stdout/stderr, then the results.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,15 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wudf.h"
+#include "cli.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: wudf call [--timeout-ms N] [--memory-limit MIB] [--cache-dir "
-          "DIR]\n"
-          "                 MODULE.wasm FUNCTION [ARG...]\n"
-          "       wudf version\n");
-}
+#define CALL_USAGE                                                     \
+  "wudf call [--timeout-ms N] [--memory-limit MIB] [--cache-dir DIR] " \
+  "MODULE.wasm FUNCTION [ARG...]"
 
 typedef struct call_opts {
   const char *cache_dir;
@@ -176,8 +169,8 @@ out:
 
 static int cmd_call(int argc, char **argv) {
   call_opts o = {0};
-  if (parse_call_opts(argc, argv, &o)) {
-    usage(stderr);
+  if (parse_call_opts(argc - 1, argv + 1, &o)) {
+    wudf_cli_usage(stderr, "call");
     return 2;
   }
   wudf_engine_config cfg;
@@ -196,13 +189,4 @@ static int cmd_call(int argc, char **argv) {
   return rc;
 }
 
-int main(int argc, char **argv) {
-  if (argc >= 2 && !strcmp(argv[1], "call"))
-    return cmd_call(argc - 2, argv + 2);
-  if (argc >= 2 && !strcmp(argv[1], "version")) {
-    printf("wudf %s\n", WUDF_VERSION);
-    return 0;
-  }
-  usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-  return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
-}
+WUDF_CLI_COMMAND("call", cmd_call, CALL_USAGE)
