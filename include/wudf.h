@@ -429,7 +429,10 @@ WUDF_API wudf_status wudf_array_builder_append_bool(wudf_array_builder *b,
 WUDF_API wudf_status wudf_array_builder_append_string(wudf_array_builder *b,
                                                       const char *s,
                                                       size_t len);
-/* Moves the built array (and, if schema is not NULL, a schema named `name`)
+/* The appends return WUDF_ERR_TYPE for a value of another kind, an int32 out
+ * of range or invalid UTF-8, and WUDF_ERR_LIMIT when utf8 data would reach
+ * 2^31 bytes; they fill no wudf_error.
+ * Moves the built array (and, if schema is not NULL, a schema named `name`)
  * out; the builder is empty afterwards and can be reused or freed. */
 WUDF_API wudf_status wudf_array_builder_finish(wudf_array_builder *b,
                                                const char *name,
@@ -461,7 +464,8 @@ typedef struct wudf_udf_sig {
   bool sees_nulls;
 } wudf_udf_sig;
 
-/* Parses one signature in text form. */
+/* Parses one signature in text form. Errors: WUDF_ERR_ARG, "at column N:
+ * expected ..., found ...". */
 WUDF_API wudf_status wudf_udf_sig_parse(const char *text, size_t len,
                                         wudf_udf_sig *out, wudf_error *err);
 /* Writes the text form into buf (always NUL-terminated). */

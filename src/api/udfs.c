@@ -67,8 +67,8 @@ static uint32_t func_export(const wudf_module *m, const char *name) {
 static bool type_is(const wudf_wasm_functype *ft, const uint8_t *params,
                     uint32_t np, const uint8_t *results, uint32_t nr) {
   return ft->nparams == np && ft->nresults == nr &&
-         !memcmp(ft->types, params, np) &&
-         !memcmp(ft->types + np, results, nr);
+         (np == 0 || !memcmp(ft->types, params, np)) &&
+         (nr == 0 || !memcmp(ft->types + np, results, nr));
 }
 
 static wudf_status check_sig(wudf_module *m, uint32_t k, wudf_error *err) {

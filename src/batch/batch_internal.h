@@ -1,0 +1,153 @@
+/* Internal interface of the columnar batch layer (src/batch/): checking and
+ * reading the Arrow arrays callers pass in, producing Arrow arrays, and UDF
+ * signatures. The public side is in include/wudf.h. */
+#ifndef WUDF_BATCH_INTERNAL_H
+#define WUDF_BATCH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "wudf.h"
+
+/* Most UDFs one wudf.udfs section may declare (each must be an exported
+ * function, and modules have at most 50,000 functions by default). */
+#define WUDF_BATCH_MAX_UDFS 50000
+
+/* ---- Reading input columns ---------------------------------------------- */
+
+typedef struct wudf_column {
+  wudf_type type;
+  int64_t length; /* rows */
+  int64_t offset; /* the array's offset, applied by the accessors below */
+  /* NULL when the array has no nulls (null_count == 0) */
+  const uint8_t *validity;
+  /* buffers[1] as given (fixed width, bool bitmap, utf8 offsets) */
+  const void *values;
+  const uint8_t *data; /* utf8: buffers[2] */
+  /* schema name, or "column N" (1-based) when empty/NULL */
+  char name[64];
+} wudf_column;
+
+/* Validates one input column and describes it. `index` is 0-based, for
+   messages. Refuses (WUDF_ERR_ARG/WUDF_ERR_TYPE, naming the column): a released
+   array or schema, an unsupported format (name it: "column 'x' has Arrow type
+   'tsu' ..."), children or a dictionary, negative length/offset, n_buffers not
+   2 (fixed, bool) or 3 (utf8), NULL value buffers when length > 0, utf8 offsets
+   that decrease or are negative over the rows used (check offsets[offset ..
+   offset+length]), null_count inconsistent with the absence of a validity
+   buffer (null_count > 0 but buffers[0] == NULL). null_count -1 (unknown) is
+   allowed: then count.
+   Also refused: a NULL array or schema, offset + length overflowing, null_count
+   below -1 or above length. A utf8 data buffer may be NULL only when the rows
+   used hold no bytes; *out then points `data` at a static empty buffer. The
+   column borrows the caller's buffers: it is valid while the array is. */
+wudf_status wudf_column_from_arrow(const struct ArrowArray *a,
+                                   const struct ArrowSchema *s, uint32_t index,
+                                   wudf_column *out, wudf_error *err);
+
+/* Row i not NULL. */
+static inline bool wudf_column_valid(const wudf_column *c, int64_t i) {
+  if (!c->validity) return true;
+  int64_t j = c->offset + i;
+  return (c->validity[j >> 3] >> (j & 7)) & 1;
+}
+
+/* Value of row i (0 <= i < length; NULL rows hold unspecified values). The
+ * loads go through memcpy so that unaligned caller buffers are not UB. */
+static inline int32_t wudf_column_int32(const wudf_column *c, int64_t i) {
+  int32_t v;
+  memcpy(&v, (const uint8_t *)c->values + (size_t)(c->offset + i) * 4, 4);
+  return v;
+}
+static inline int64_t wudf_column_int64(const wudf_column *c, int64_t i) {
+  int64_t v;
+  memcpy(&v, (const uint8_t *)c->values + (size_t)(c->offset + i) * 8, 8);
+  return v;
+}
+static inline float wudf_column_float32(const wudf_column *c, int64_t i) {
+  float v;
+  memcpy(&v, (const uint8_t *)c->values + (size_t)(c->offset + i) * 4, 4);
+  return v;
+}
+static inline double wudf_column_float64(const wudf_column *c, int64_t i) {
+  double v;
+  memcpy(&v, (const uint8_t *)c->values + (size_t)(c->offset + i) * 8, 8);
+  return v;
+}
+static inline bool wudf_column_bool(const wudf_column *c, int64_t i) {
+  int64_t j = c->offset + i;
+  return (((const uint8_t *)c->values)[j >> 3] >> (j & 7)) & 1;
+}
+/* Bytes of utf8 row i (not NUL-terminated); *len receives their count. */
+static inline const uint8_t *wudf_column_utf8(const wudf_column *c, int64_t i,
+                                              size_t *len) {
+  int32_t lo, hi;
+  const uint8_t *o = (const uint8_t *)c->values + (size_t)(c->offset + i) * 4;
+  memcpy(&lo, o, 4);
+  memcpy(&hi, o + 4, 4);
+  *len = (size_t)(hi - lo);
+  return c->data + lo;
+}
+
+/* ---- Producing arrays --------------------------------------------------- */
+
+/* Allocates an output array of fixed-width or bool `type` with `length` rows:
+   values zeroed; a validity bitmap (all bits 0) when with_validity. The caller
+   writes buffers[0]/buffers[1] (cast away const), then calls
+   wudf_arrow_finish_nulls(). The array owns its buffers (release frees them);
+   null_count is -1 (unknown) until wudf_arrow_finish_nulls(). Buffers are never
+   NULL, even when empty, except buffers[0] without validity. */
+wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
+                                 bool with_validity, struct ArrowArray *out,
+                                 wudf_error *err);
+
+/* Sets null_count from the validity bitmap; frees the bitmap and sets
+   buffers[0] = NULL when there are no nulls. (Only arrays from
+   wudf_arrow_new_fixed() have their bitmap freed; for others only null_count is
+   set.) */
+void wudf_arrow_finish_nulls(struct ArrowArray *a);
+
+/* A schema for `type` (format and name are owned copies; `name` may be NULL,
+ * then the schema's name is NULL), flags ARROW_FLAG_NULLABLE when nullable.
+ * Release with out->release. */
+wudf_status wudf_arrow_schema_new(wudf_type type, const char *name,
+                                  bool nullable, struct ArrowSchema *out,
+                                  wudf_error *err);
+
+/* Validates UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+bool wudf_utf8_valid(const uint8_t *s, size_t len);
+
+/* For tests: lowers the most utf8 data bytes `b` may hold (default
+ * INT32_MAX, the largest int32 offset). */
+void wudf_array_builder_set_max_data(wudf_array_builder *b, size_t max);
+
+/* ---- UDF signatures ----------------------------------------------------- */
+
+/* Parses the text of a wudf.udfs custom section: one signature per line; blank
+   lines and lines starting with '#' ignored; CRLF accepted. Returns a malloc'd
+   array (free()). A bad line -> WUDF_ERR_INVALID "wudf.udfs line 3: ...".
+   Duplicate names -> error. Leading spaces or tabs before '#' are allowed. No
+   signatures: *out = NULL, *count = 0. More than WUDF_BATCH_MAX_UDFS ->
+   WUDF_ERR_LIMIT. On error *out is NULL and *count 0. */
+wudf_status wudf_udf_sigs_parse_section(const char *text, size_t len,
+                                        wudf_udf_sig **out, uint32_t *count,
+                                        wudf_error *err);
+
+/* The WebAssembly function type a signature requires (docs/abi.md): int32->i32,
+   int64->i64, float32->f32, float64->f64, bool->i32; a utf8 parameter is two
+   i32 (pointer, length); a utf8 result is one i64 ((length << 32) | pointer);
+   with sees_nulls, each parameter's value(s) are followed by one i32 is-null
+   flag. Writes wasm type bytes (0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64) into
+   params[] / *result; returns false if more than `cap` params would be needed
+   (or the signature holds an unknown type or more than WUDF_MAX_UDF_PARAMS
+   parameters). */
+bool wudf_udf_sig_wasm_type(const wudf_udf_sig *sig, uint8_t *params,
+                            uint32_t cap, uint32_t *nparams, uint8_t *result);
+
+/* Whether a column of type `column` can be passed to a parameter of type
+   `param`: equal, or int32->int64, int32->float64, float32->float64. */
+bool wudf_type_widens_to(wudf_type column, wudf_type param);
+
+#endif
