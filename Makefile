@@ -29,7 +29,8 @@ SPEC_SRC  := $(sort $(wildcard tests/spectest/*.c))
 SPEC_OBJ  := $(SPEC_SRC:%.c=$(BUILD)/%.o)
 TESTSUITE ?= ../shared/wasm-testsuite
 
-.PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo bench-load
+.PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo bench-load \
+        bench-batch examples-udfs
 
 all: lib $(BUILD)/wudf
 
@@ -44,6 +45,7 @@ help:
 	@echo "make asan       the test suite built with ASan+UBSan"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make bench-load cold and warm module load times"
+	@echo "make bench-batch MAP/FILTER over Arrow columns, sandboxed vs native"
 	@echo "make format     clang-format every C file"
 
 deps:
@@ -90,6 +92,29 @@ $(BUILD)/examples/adj_bal.wasm: examples/adj_bal.c
 	@mkdir -p $(@D)
 	clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
 	  -Wl,--export=calculate_adj_bal -o $@ $<
+
+UDF_EXAMPLES := calculate_adj_bal email_domain is_rich upper
+UDF_WASM     := $(UDF_EXAMPLES:%=$(BUILD)/examples/udfs/%.wasm)
+
+# Guest examples: C compiled to WebAssembly, signatures in each module's
+# wudf.udfs section (include/wudf_guest.h, docs/abi.md).
+$(BUILD)/examples/udfs/%.wasm: examples/udfs/%.c include/wudf_guest.h
+	@mkdir -p $(@D)
+	clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
+	  -Iinclude -o $@ $<
+
+# batch_bench.c includes the example sources: the native baseline.
+$(BUILD)/bench/batch_bench.o: examples/udfs/calculate_adj_bal.c \
+  examples/udfs/email_domain.c examples/udfs/is_rich.c include/wudf_guest.h
+
+$(BUILD)/batch_bench: $(BUILD)/bench/batch_bench.o $(BUILD)/libwudf.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libwudf.a $(LDLIBS)
+
+examples-udfs: $(UDF_WASM)
+
+bench-batch: deps
+	$(MAKE) $(BUILD)/batch_bench $(UDF_WASM)
+	$(BUILD)/batch_bench $(BENCH_ARGS)
 
 bench-load: deps
 	$(MAKE) $(BUILD)/load_time $(BUILD)/examples/adj_bal.wasm

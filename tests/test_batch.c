@@ -755,3 +755,57 @@ TEST(batch_many_threads) {
   CHECK_EQ_INT(failed, 0);
   CHECK_EQ_INT(wrong, 0);
 }
+
+/* Batches larger than one internal chunk: rows, NULLs, bool bits, string
+ * results and a trap's row number stay right across chunk boundaries. */
+TEST(batch_spans_chunks) {
+  wudf_instance *inst = new_instance();
+  CHECK(inst);
+  enum { N = 200003 };
+  cols c = {0};
+  wudf_array_builder *b = builder(WUDF_TYPE_INT32, N), *s = builder(WUDF_TYPE_UTF8, N);
+  for (int i = 0; i < N; i++) {
+    if (i % 7 == 3) {
+      wudf_array_builder_append_null(b);
+      wudf_array_builder_append_null(s);
+    } else {
+      wudf_array_builder_append_int(b, (i * 7919) % 100000);
+      wudf_array_builder_append_string(s, k_strings[i % NSTR], strlen(k_strings[i % NSTR]));
+    }
+  }
+  add_col(&c, b, "balance");
+  add_col(&c, s, "email");
+  struct ArrowArray rich, dom;
+  wudf_error err = {0};
+  wudf_status st1 = wudf_instance_map(inst, "is_rich", c.ap, c.sp, 1, &rich, NULL, &err);
+  CHECK_MSG(st1 == WUDF_OK, "%s", err.message);
+  wudf_status st2 = wudf_instance_map(inst, "domain", c.ap + 1, c.sp + 1, 1, &dom, NULL, &err);
+  CHECK_MSG(st2 == WUDF_OK, "%s", err.message);
+  int wrong = 0;
+  for (int i = 0; i < N; i++) {
+    bool null = i % 7 == 3;
+    wrong += is_valid(&rich, i) == null || is_valid(&dom, i) == null;
+    if (null) continue;
+    bool bit = (((const uint8_t *)rich.buffers[1])[i >> 3] >> (i & 7)) & 1;
+    wrong += bit != ((i * 7919) % 100000 > 50000);
+    const char *wp, *gp;
+    int32_t wn, gn;
+    expect_domain(k_strings[i % NSTR], &wp, &wn);
+    gp = str_at(&dom, i, &gn);
+    wrong += gn != wn || memcmp(gp, wp, (size_t)wn) != 0;
+  }
+  rich.release(&rich);
+  dom.release(&dom);
+  free_cols(&c);
+  /* A trap in a later chunk reports its row in the whole batch. */
+  b = builder(WUDF_TYPE_INT32, N);
+  for (int i = 0; i < N; i++) wudf_array_builder_append_int(b, i == 150001 ? 0 : 1);
+  add_col(&c, b, "x");
+  struct ArrowArray out;
+  wudf_status st3 = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+  free_cols(&c);
+  wudf_instance_free(inst);
+  CHECK_EQ_INT(wrong, 0);
+  CHECK_EQ_INT(st3, WUDF_TRAP_DIV_BY_ZERO);
+  CHECK_EQ_INT(err.row, 150001);
+}

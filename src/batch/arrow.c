@@ -412,6 +412,11 @@ wudf_status wudf_array_builder_append_string(wudf_array_builder *b,
   if (!b || (!s && len)) return WUDF_ERR_ARG;
   if (!kind_is(b, WUDF_TYPE_UTF8, WUDF_TYPE_UTF8)) return WUDF_ERR_TYPE;
   if (len && !wudf_utf8_valid((const uint8_t *)s, len)) return WUDF_ERR_TYPE;
+  return wudf_array_builder_append_valid_utf8(b, s, len);
+}
+
+wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
+                                                 const char *s, size_t len) {
   wudf_status st = builder_reserve(b, false, len);
   if (st != WUDF_OK) return st;
   if (len) memcpy(b->data.p + b->data.len, s, len);

@@ -11,6 +11,13 @@
 #include "batch/batch_internal.h"
 #include "common/error.h"
 
+/* A batch is run in chunks (each one guarded call): bounded rows, so the
+ * time limit applies per chunk, and bounded string bytes, so a large batch
+ * of strings never needs more guest memory than one chunk's. Chunks start
+ * at multiples of 8 rows so that bitmaps can be addressed by byte. */
+#define CHUNK_ROWS 65536
+#define CHUNK_STRING_BYTES (32 << 20)
+
 typedef struct batch_ctx {
   wudf_instance *inst;
   const wudf_module *m;
@@ -19,10 +26,14 @@ typedef struct batch_ctx {
   int64_t n;
   wudf_column cols[WUDF_MAX_UDF_PARAMS];
   wudf_shim_batch b;
+  const void *values0[WUDF_MAX_UDF_PARAMS]; /* row 0 of each parameter */
+  void *out0;                             /* row 0 of the result */
+  int64_t start;                          /* first row of the chunk */
+  bool strings;                           /* strings cross the boundary */
   uint8_t *valid;                         /* owned: combined validity */
   void *widened[WUDF_MAX_UDF_PARAMS];     /* owned: widened columns */
   struct ArrowArray out;                  /* fixed-width or bool result */
-  wudf_array_builder *strings;            /* utf8 result */
+  wudf_array_builder *strings_out;        /* utf8 result */
   int64_t next_row;                       /* utf8: rows appended so far */
   wasm_rt_memory_t *mem;
 } batch_ctx;
@@ -141,16 +152,16 @@ static wudf_status bind_values(batch_ctx *c, uint32_t j, wudf_error *err) {
   const wudf_column *col = &c->cols[j];
   wudf_type want = c->sig->params[j];
   if (want == WUDF_TYPE_BOOL) {
-    c->b.values[j] = col->values;
-    c->b.bit_offset[j] = col->offset;
+    c->values0[j] = col->values;
     return WUDF_OK;
   }
   if (want == WUDF_TYPE_UTF8) {
-    c->b.values[j] = (const int32_t *)col->values + col->offset;
+    c->values0[j] = (const int32_t *)col->values + col->offset;
     return WUDF_OK;
   }
   if (col->type == want) {
-    c->b.values[j] = (const char *)col->values + col->offset * (int64_t)type_size(want);
+    c->values0[j] =
+        (const char *)col->values + col->offset * (int64_t)type_size(want);
     return WUDF_OK;
   }
   void *w = malloc((size_t)(c->n ? c->n : 1) * type_size(want));
@@ -165,7 +176,7 @@ static wudf_status bind_values(batch_ctx *c, uint32_t j, wudf_error *err) {
     else
       ((double *)w)[i] = ((const float *)col->values)[at];
   }
-  c->b.values[j] = w;
+  c->values0[j] = w;
   return WUDF_OK;
 }
 
@@ -174,31 +185,65 @@ static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
 
 static wudf_status bind(batch_ctx *c, wudf_error *err) {
   wudf_status st = combine_validity(c, err);
+  c->strings = c->sig->result == WUDF_TYPE_UTF8;
   for (uint32_t j = 0; st == WUDF_OK && j < c->sig->nparams; j++) {
     st = bind_values(c, j, err);
-    if (c->sig->sees_nulls) {
-      c->b.param_valid[j] = c->cols[j].validity;
-      c->b.param_valid_offset[j] = c->cols[j].offset;
-    }
+    c->strings |= c->sig->params[j] == WUDF_TYPE_UTF8;
+    if (c->sig->sees_nulls) c->b.param_valid[j] = c->cols[j].validity;
   }
   if (st != WUDF_OK) return st;
-  c->b.n = c->n;
   c->b.host = c;
   c->b.put_string = put_string;
   c->b.row = -1;
   if (c->sig->result == WUDF_TYPE_UTF8)
-    return wudf_array_builder_new(WUDF_TYPE_UTF8, c->n, &c->strings, err);
+    return wudf_array_builder_new(WUDF_TYPE_UTF8, c->n, &c->strings_out, err);
   st = wudf_arrow_new_fixed(c->sig->result, c->n, c->valid != NULL, &c->out,
                             err);
-  if (st == WUDF_OK) c->b.out = (void *)c->out.buffers[1];
+  if (st == WUDF_OK) c->out0 = (void *)c->out.buffers[1];
   return st;
+}
+
+/* Rows in the chunk starting at c->start. */
+static int64_t chunk_rows(const batch_ctx *c) {
+  int64_t rows = c->n - c->start < CHUNK_ROWS ? c->n - c->start : CHUNK_ROWS;
+  for (uint32_t j = 0; j < c->sig->nparams; j++) {
+    if (c->sig->params[j] != WUDF_TYPE_UTF8) continue;
+    const int32_t *o = (const int32_t *)c->values0[j] + c->start;
+    while (rows > 8 && o[rows] - o[0] > CHUNK_STRING_BYTES)
+      rows = (rows / 2 + 7) & ~(int64_t)7;
+  }
+  return rows;
+}
+
+/* Points the batch at the rows [start, start + rows). */
+static void select_chunk(batch_ctx *c, int64_t rows) {
+  int64_t s = c->start;
+  c->b.n = rows;
+  c->b.row = -1;
+  c->b.valid = c->valid ? c->valid + s / 8 : NULL;
+  for (uint32_t j = 0; j < c->sig->nparams; j++) {
+    wudf_type t = c->sig->params[j];
+    if (t == WUDF_TYPE_BOOL) {
+      c->b.values[j] = c->values0[j];
+      c->b.bit_offset[j] = c->cols[j].offset + s;
+    } else if (t == WUDF_TYPE_UTF8) {
+      c->b.values[j] = (const int32_t *)c->values0[j] + s;
+    } else {
+      c->b.values[j] = (const char *)c->values0[j] + s * (int64_t)type_size(t);
+    }
+    c->b.param_valid_offset[j] = c->cols[j].offset + s;
+  }
+  if (c->sig->result == WUDF_TYPE_BOOL)
+    c->b.out = (uint8_t *)c->out0 + s / 8;
+  else if (c->out0)
+    c->b.out = (char *)c->out0 + s * (int64_t)type_size(c->sig->result);
 }
 
 static void batch_reset(batch_ctx *c) {
   free(c->valid);
   for (uint32_t j = 0; j < WUDF_MAX_UDF_PARAMS; j++) free(c->widened[j]);
   if (c->out.release) c->out.release(&c->out);
-  wudf_array_builder_free(c->strings);
+  wudf_array_builder_free(c->strings_out);
 }
 
 /* --- inside the guarded call --------------------------------------------- */
@@ -214,7 +259,7 @@ static uint32_t call_alloc(batch_ctx *c, uint32_t size) {
 /* Copies one string column's bytes for this batch into guest memory. */
 static void copy_strings(batch_ctx *c, uint32_t j) {
   const int32_t *offs = c->b.values[j];
-  int64_t first = offs[0], total = offs[c->n] - offs[0];
+  int64_t first = offs[0], total = offs[c->b.n] - offs[0];
   if (total > UINT32_MAX)
     wudf_rt_trap_detail(WUDF_TRAP_MEMORY_LIMIT,
                         "column '%s' holds %lld bytes of strings in this "
@@ -237,10 +282,7 @@ static void copy_strings(batch_ctx *c, uint32_t j) {
 static void batch_body(void *arg) {
   batch_ctx *c = arg;
   const wudf_module *m = c->m;
-  bool strings = false;
-  for (uint32_t j = 0; j < c->sig->nparams; j++)
-    strings |= c->sig->params[j] == WUDF_TYPE_UTF8;
-  if (strings && m->reset_export != UINT32_MAX)
+  if (c->strings && m->reset_export != UINT32_MAX)
     m->desc->exports[m->reset_export].invoke(c->inst->storage, NULL, NULL);
   for (uint32_t j = 0; j < c->sig->nparams; j++)
     if (c->sig->params[j] == WUDF_TYPE_UTF8) copy_strings(c, j);
@@ -248,21 +290,22 @@ static void batch_body(void *arg) {
 }
 
 /* Called by the batch loop right after each call returning utf8. */
-static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
+static void put_string(wudf_shim_batch *b, int64_t chunk_row, uint32_t ptr,
                        uint32_t len) {
   batch_ctx *c = b->host;
+  int64_t row = c->start + chunk_row;
   wudf_status st = WUDF_OK;
   const char *why = NULL;
   wudf_rt_host_enter();
   for (; st == WUDF_OK && c->next_row < row; c->next_row++)
-    st = wudf_array_builder_append_null(c->strings);
+    st = wudf_array_builder_append_null(c->strings_out);
   if ((uint64_t)ptr + len > c->mem->size)
     why = "lies outside the module's memory";
   else if (!wudf_utf8_valid(c->mem->data + ptr, len))
     why = "is not valid UTF-8";
   else if (st == WUDF_OK)
-    st = wudf_array_builder_append_string(c->strings,
-                                          (const char *)c->mem->data + ptr, len);
+    st = wudf_array_builder_append_valid_utf8(
+        c->strings_out, (const char *)c->mem->data + ptr, len);
   c->next_row = row + 1;
   wudf_rt_host_leave();
   if (why)
@@ -277,12 +320,12 @@ static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
 
 static wudf_status finish(batch_ctx *c, struct ArrowArray *out,
                           wudf_error *err) {
-  if (c->strings) {
+  if (c->strings_out) {
     wudf_status st = WUDF_OK;
     for (; st == WUDF_OK && c->next_row < c->n; c->next_row++)
-      st = wudf_array_builder_append_null(c->strings);
+      st = wudf_array_builder_append_null(c->strings_out);
     if (st == WUDF_OK)
-      st = wudf_array_builder_finish(c->strings, NULL, out, NULL, err);
+      st = wudf_array_builder_finish(c->strings_out, NULL, out, NULL, err);
     return st;
   }
   if (c->valid)
@@ -296,7 +339,7 @@ static wudf_status finish(batch_ctx *c, struct ArrowArray *out,
 static wudf_status fail_batch(batch_ctx *c, const wudf_rt_outcome *o,
                               wudf_error *err) {
   char what[300];
-  int64_t row = c->b.row;
+  int64_t row = c->b.row >= 0 ? c->start + c->b.row : -1;
   if (row >= 0)
     snprintf(what, sizeof what, "calling '%s' on row %lld", c->sig->name,
              (long long)row);
@@ -324,8 +367,9 @@ static wudf_status run_map(wudf_instance *inst, const char *udf,
   wudf_status st = read_columns(&c, columns, schemas, ncols, err);
   if (st == WUDF_OK) st = bind(&c, err);
   if (st == WUDF_OK) st = wudf_instance_prepare(inst, err);
-  if (st == WUDF_OK) {
-    c.mem = wudf_instance_memory0(inst);
+  c.mem = wudf_instance_memory0(inst);
+  for (c.start = 0; st == WUDF_OK && c.start < c.n; c.start += c.b.n) {
+    select_chunk(&c, chunk_rows(&c));
     wudf_rt_outcome o;
     if (wudf_instance_guarded(inst, batch_body, &c, &o) != WUDF_OK)
       st = fail_batch(&c, &o, err);
@@ -362,6 +406,17 @@ wudf_status wudf_instance_map(wudf_instance *inst, const char *udf,
 
 /* A selection from a bool or int32 result: true where true (non-zero) and
  * not NULL. */
+static int64_t select_bool(const struct ArrowArray *r, uint8_t *bits) {
+  const uint8_t *v = r->buffers[1], *valid = r->buffers[0];
+  size_t bytes = (size_t)((r->length + 7) / 8);
+  int64_t n = 0;
+  for (size_t i = 0; i < bytes; i++) {
+    bits[i] = valid ? (uint8_t)(v[i] & valid[i]) : v[i];
+    n += __builtin_popcount(bits[i]);
+  }
+  return n; /* bits past the length are 0: the batch loop never sets them */
+}
+
 static wudf_status select_rows(const struct ArrowArray *r, wudf_type type,
                                struct ArrowArray *sel, int64_t *count,
                                wudf_error *err) {
@@ -369,6 +424,12 @@ static wudf_status select_rows(const struct ArrowArray *r, wudf_type type,
                                         err);
   if (st != WUDF_OK) return st;
   uint8_t *bits = (uint8_t *)sel->buffers[1];
+  wudf_arrow_finish_nulls(sel);
+  if (type == WUDF_TYPE_BOOL) {
+    int64_t n = select_bool(r, bits);
+    if (count) *count = n;
+    return WUDF_OK;
+  }
   const uint8_t *valid = r->buffers[0];
   int64_t n = 0;
   for (int64_t i = 0; i < r->length; i++) {

@@ -150,4 +150,9 @@ bool wudf_udf_sig_wasm_type(const wudf_udf_sig *sig, uint8_t *params,
    `param`: equal, or int32->int64, int32->float64, float32->float64. */
 bool wudf_type_widens_to(wudf_type column, wudf_type param);
 
+/* wudf_array_builder_append_string() for text the caller has already
+ * checked to be valid UTF-8 (b must be a utf8 builder). */
+wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
+                                                 const char *s, size_t len);
+
 #endif
