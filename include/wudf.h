@@ -51,7 +51,7 @@ typedef enum wudf_status {
   WUDF_ERR_ARG,         /* an argument is invalid (NULL, out of range) */
   WUDF_ERR_NOMEM,       /* host memory or address space exhausted */
   WUDF_ERR_IO,          /* reading a file or using a directory failed */
-  WUDF_ERR_MALFORMED,   /* not a well-formed WebAssembly binary */
+  WUDF_ERR_MALFORMED,   /* malformed input: WebAssembly binary, CSV file */
   WUDF_ERR_INVALID,     /* well-formed but fails WebAssembly validation */
   WUDF_ERR_UNSUPPORTED, /* uses a feature wudf cannot run (SIMD, threads, ...)
                          */

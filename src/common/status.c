@@ -12,7 +12,7 @@ static const status_desc k_status[] = {
     {WUDF_ERR_ARG, "WUDF_ERR_ARG", "invalid argument"},
     {WUDF_ERR_NOMEM, "WUDF_ERR_NOMEM", "out of memory"},
     {WUDF_ERR_IO, "WUDF_ERR_IO", "input/output error"},
-    {WUDF_ERR_MALFORMED, "WUDF_ERR_MALFORMED", "malformed module"},
+    {WUDF_ERR_MALFORMED, "WUDF_ERR_MALFORMED", "malformed input"},
     {WUDF_ERR_INVALID, "WUDF_ERR_INVALID", "invalid module"},
     {WUDF_ERR_UNSUPPORTED, "WUDF_ERR_UNSUPPORTED", "unsupported feature"},
     {WUDF_ERR_IMPORT, "WUDF_ERR_IMPORT", "import refused"},
