@@ -88,11 +88,6 @@ $(BUILD)/spectest: $(SPEC_OBJ) $(BUILD)/libwudf.a
 $(BUILD)/load_time: $(BUILD)/bench/load_time.o $(BUILD)/libwudf.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libwudf.a $(LDLIBS)
 
-$(BUILD)/examples/adj_bal.wasm: examples/adj_bal.c
-	@mkdir -p $(@D)
-	clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
-	  -Wl,--export=calculate_adj_bal -o $@ $<
-
 UDF_EXAMPLES := calculate_adj_bal email_domain is_rich upper
 UDF_WASM     := $(UDF_EXAMPLES:%=$(BUILD)/examples/udfs/%.wasm)
 
@@ -117,15 +112,16 @@ bench-batch: deps
 	$(BUILD)/batch_bench $(BENCH_ARGS)
 
 bench-load: deps
-	$(MAKE) $(BUILD)/load_time $(BUILD)/examples/adj_bal.wasm
-	$(BUILD)/load_time $(BUILD)/examples/adj_bal.wasm
+	$(MAKE) $(BUILD)/load_time $(BUILD)/examples/udfs/calculate_adj_bal.wasm
+	$(BUILD)/load_time $(BUILD)/examples/udfs/calculate_adj_bal.wasm
 
 demo: deps
 	$(MAKE) all
 	./examples/demo.sh $(BUILD)
 
-unit: $(BUILD)/run_tests
+unit: $(BUILD)/run_tests $(BUILD)/wudf
 	$(BUILD)/run_tests $(TEST_FILTER)
+	./tests/run/test_cli.sh $(BUILD)
 
 spectest: $(BUILD)/spectest
 	./tests/spectest/run.sh $(BUILD) $(TESTSUITE)
