@@ -12,9 +12,9 @@ typedef int (*wudf_cli_fn)(int argc, char **argv);
 
 void wudf_cli_register(const char *name, wudf_cli_fn fn, const char *usage);
 
-#define WUDF_CLI_COMMAND(name, fn, usage)                              \
-  __attribute__((constructor)) static void wudf_cli_reg_##fn(void) {   \
-    wudf_cli_register(name, fn, usage);                                \
+#define WUDF_CLI_COMMAND(name, fn, usage)                            \
+  __attribute__((constructor)) static void wudf_cli_reg_##fn(void) { \
+    wudf_cli_register(name, fn, usage);                              \
   }
 
 /* Prints "wudf: <message>" to stderr. */

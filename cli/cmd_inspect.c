@@ -15,12 +15,6 @@
 
 #define INSPECT_USAGE "wudf inspect [--cache-dir DIR] MODULE.wasm"
 
-/* Declared in include/wudf.h once merged (src/api/cache_query.c). */
-WUDF_API wudf_status wudf_module_is_cached(wudf_engine *engine,
-                                           const void *bytes, size_t len,
-                                           const wudf_load_options *options,
-                                           bool *cached, wudf_error *err);
-
 static uint8_t *read_all(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) {

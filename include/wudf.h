@@ -484,10 +484,23 @@ typedef struct wudf_load_options {
 /* wudf_module_load() with options. Each UDF (from the module's wudf.udfs
  * section and from `options`) must name an exported function whose type
  * matches its signature, else WUDF_ERR_TYPE naming the UDF. */
-WUDF_API wudf_status wudf_module_load_ex(wudf_engine *engine,
-                                         const void *bytes, size_t len,
+WUDF_API wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
+                                         size_t len,
                                          const wudf_load_options *options,
                                          wudf_module **out, wudf_error *err);
+
+/* Whether the native code of `bytes`, loaded with `options` (may be NULL),
+ * is already in the engine's cache, found without translating, compiling or
+ * writing anything: the module is parsed and its UDFs checked as
+ * wudf_module_load_ex() would, then the cache entry is looked at. *cached
+ * receives the answer (false on error). Errors: those of parsing
+ * (WUDF_ERR_MALFORMED, WUDF_ERR_UNSUPPORTED, WUDF_ERR_LIMIT,
+ * WUDF_ERR_INVALID), WUDF_ERR_TYPE (UDFs), WUDF_ERR_NOMEM, WUDF_ERR_ARG.
+ * Thread-safe. */
+WUDF_API wudf_status wudf_module_is_cached(wudf_engine *engine,
+                                           const void *bytes, size_t len,
+                                           const wudf_load_options *options,
+                                           bool *cached, wudf_error *err);
 
 WUDF_API uint32_t wudf_module_udf_count(const wudf_module *module);
 /* Copies UDF number `index` into *sig. */
@@ -501,10 +514,9 @@ WUDF_API int64_t wudf_module_find_udf(const wudf_module *module,
  * passed to UDF `udf`: same count; each column's type equal to the
  * parameter's or widened without loss (int32 -> int64, int32 -> float64,
  * float32 -> float64). The message names the column and the parameter. */
-WUDF_API wudf_status wudf_module_check_udf(const wudf_module *module,
-                                           const char *udf,
-                                           const struct ArrowSchema *const *schemas,
-                                           uint32_t ncols, wudf_error *err);
+WUDF_API wudf_status wudf_module_check_udf(
+    const wudf_module *module, const char *udf,
+    const struct ArrowSchema *const *schemas, uint32_t ncols, wudf_error *err);
 
 /* MAP: runs UDF `udf` over `ncols` columns of equal length (borrowed; not
  * released) in one guarded call, and moves the result column into *out (and

@@ -190,7 +190,8 @@ TEST(batch_numeric_map_matches_native) {
   CHECK(inst);
   enum { N = 5000 };
   cols c = {0};
-  wudf_array_builder *b = builder(WUDF_TYPE_INT32, N), *r = builder(WUDF_TYPE_FLOAT32, N);
+  wudf_array_builder *b = builder(WUDF_TYPE_INT32, N),
+                     *r = builder(WUDF_TYPE_FLOAT32, N);
   for (int i = 0; i < N; i++) {
     wudf_array_builder_append_int(b, (i * 7919) % 100000);
     wudf_array_builder_append_double(r, (float)(i % 100) / 100.0f);
@@ -200,7 +201,8 @@ TEST(batch_numeric_map_matches_native) {
   struct ArrowArray out;
   struct ArrowSchema os;
   wudf_error err = {0};
-  wudf_status st = wudf_instance_map(inst, "adj", c.ap, c.sp, 2, &out, &os, &err);
+  wudf_status st =
+      wudf_instance_map(inst, "adj", c.ap, c.sp, 2, &out, &os, &err);
   int wrong = 0;
   if (st == WUDF_OK) {
     const float *v = out.buffers[1];
@@ -244,7 +246,8 @@ TEST(batch_every_type) {
     for (int i = 0; i < N; i++) {
       if (cases[k].in == WUDF_TYPE_BOOL)
         wudf_array_builder_append_bool(b, i % 3 == 0);
-      else if (cases[k].in == WUDF_TYPE_FLOAT32 || cases[k].in == WUDF_TYPE_FLOAT64)
+      else if (cases[k].in == WUDF_TYPE_FLOAT32 ||
+               cases[k].in == WUDF_TYPE_FLOAT64)
         wudf_array_builder_append_double(b, i * 1.25 - 100);
       else
         wudf_array_builder_append_int(b, (int64_t)i * 1000003 - 100000000);
@@ -252,25 +255,39 @@ TEST(batch_every_type) {
     add_col(&c, b, "x");
     struct ArrowArray out;
     wudf_error err = {0};
-    wudf_status st = wudf_instance_map(inst, cases[k].udf, c.ap, c.sp, 1, &out,
-                                       NULL, &err);
+    wudf_status st =
+        wudf_instance_map(inst, cases[k].udf, c.ap, c.sp, 1, &out, NULL, &err);
     int wrong = 0;
     for (int i = 0; st == WUDF_OK && i < N; i++) {
       int64_t xi = (int64_t)i * 1000003 - 100000000;
       double xf = i * 1.25 - 100;
       const void *v = out.buffers[1];
       switch (k) {
-        case 0: wrong += ((const int32_t *)v)[i] != (int32_t)xi - 7; break;
-        case 1: wrong += ((const int64_t *)v)[i] != xi * 2; break;
-        case 2: wrong += ((const float *)v)[i] != (float)xf + 0.5f; break;
-        case 3: wrong += ((const double *)v)[i] != xf * 3; break;
+        case 0:
+          wrong += ((const int32_t *)v)[i] != (int32_t)xi - 7;
+          break;
+        case 1:
+          wrong += ((const int64_t *)v)[i] != xi * 2;
+          break;
+        case 2:
+          wrong += ((const float *)v)[i] != (float)xf + 0.5f;
+          break;
+        case 3:
+          wrong += ((const double *)v)[i] != xf * 3;
+          break;
         case 4:
           wrong += (int)(((((const uint8_t *)v)[i >> 3] >> (i & 7)) & 1) !=
                          (i % 3 != 0));
           break;
-        case 5: wrong += ((const int64_t *)v)[i] != (int64_t)(int32_t)xi * 2; break;
-        case 6: wrong += ((const double *)v)[i] != (double)(int32_t)xi * 3; break;
-        case 7: wrong += ((const double *)v)[i] != (double)(float)xf * 3; break;
+        case 5:
+          wrong += ((const int64_t *)v)[i] != (int64_t)(int32_t)xi * 2;
+          break;
+        case 6:
+          wrong += ((const double *)v)[i] != (double)(int32_t)xi * 3;
+          break;
+        case 7:
+          wrong += ((const double *)v)[i] != (double)(float)xf * 3;
+          break;
       }
     }
     if (st == WUDF_OK) out.release(&out);
@@ -325,7 +342,8 @@ TEST(batch_udf_that_sees_nulls) {
   wudf_instance *inst = new_instance();
   CHECK(inst);
   cols c = {0};
-  wudf_array_builder *a = builder(WUDF_TYPE_INT32, 4), *b = builder(WUDF_TYPE_INT32, 4);
+  wudf_array_builder *a = builder(WUDF_TYPE_INT32, 4),
+                     *b = builder(WUDF_TYPE_INT32, 4);
   /* rows: (1, 2) (NULL, 3) (4, NULL) (NULL, NULL) */
   wudf_array_builder_append_int(a, 1);
   wudf_array_builder_append_null(a);
@@ -367,10 +385,12 @@ TEST(batch_empty_one_and_large) {
     add_col(&c, b, "x");
     struct ArrowArray out;
     wudf_error err = {0};
-    wudf_status st = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+    wudf_status st =
+        wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
     int64_t wrong = 0, len = -1;
     for (int64_t i = 0; st == WUDF_OK && i < sizes[s]; i++)
-      wrong += ((const int32_t *)out.buffers[1])[i] != 100 / ((int32_t)(i % 1000) + 1);
+      wrong += ((const int32_t *)out.buffers[1])[i] !=
+               100 / ((int32_t)(i % 1000) + 1);
     if (st == WUDF_OK) {
       len = out.length;
       out.release(&out);
@@ -392,12 +412,14 @@ TEST(batch_trap_reports_row) {
   for (int t = 0; t < 3; t++) {
     cols c = {0};
     wudf_array_builder *b = builder(WUDF_TYPE_INT32, N);
-    for (int i = 0; i < N; i++) wudf_array_builder_append_int(b, i == rows[t] ? 0 : i + 1);
+    for (int i = 0; i < N; i++)
+      wudf_array_builder_append_int(b, i == rows[t] ? 0 : i + 1);
     add_col(&c, b, "x");
     struct ArrowArray out;
     memset(&out, 0, sizeof out);
     wudf_error err = {0};
-    wudf_status st = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+    wudf_status st =
+        wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
     char want[64];
     snprintf(want, sizeof want, "on row %d", rows[t]);
     free_cols(&c);
@@ -414,7 +436,8 @@ TEST(batch_trap_reports_row) {
   add_col(&c, b, "x");
   struct ArrowArray out;
   wudf_error err = {0};
-  wudf_status st = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+  wudf_status st =
+      wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
   int32_t v = st == WUDF_OK ? ((const int32_t *)out.buffers[1])[0] : 0;
   if (st == WUDF_OK) out.release(&out);
   free_cols(&c);
@@ -424,8 +447,8 @@ TEST(batch_trap_reports_row) {
 }
 
 static const char *k_strings[] = {
-    "ada@example.com", "", "no-at-sign", "über@münchen.de", "@", "x@",
-    "日本語@例え.jp", "a@b@c",
+    "ada@example.com", "",      "no-at-sign", "über@münchen.de", "@", "x@",
+    "日本語@例え.jp",  "a@b@c",
 };
 #define NSTR (int)(sizeof k_strings / sizeof k_strings[0])
 
@@ -446,11 +469,14 @@ TEST(batch_strings) {
   add_col(&c, b, "email");
   struct ArrowArray dom, tw, len;
   wudf_error err = {0};
-  wudf_status st1 = wudf_instance_map(inst, "domain", c.ap, c.sp, 1, &dom, NULL, &err);
+  wudf_status st1 =
+      wudf_instance_map(inst, "domain", c.ap, c.sp, 1, &dom, NULL, &err);
   CHECK_MSG(st1 == WUDF_OK, "domain: %s", err.message);
-  wudf_status st2 = wudf_instance_map(inst, "twice", c.ap, c.sp, 1, &tw, NULL, &err);
+  wudf_status st2 =
+      wudf_instance_map(inst, "twice", c.ap, c.sp, 1, &tw, NULL, &err);
   CHECK_MSG(st2 == WUDF_OK, "twice: %s", err.message);
-  wudf_status st3 = wudf_instance_map(inst, "str_len", c.ap, c.sp, 1, &len, NULL, &err);
+  wudf_status st3 =
+      wudf_instance_map(inst, "str_len", c.ap, c.sp, 1, &len, NULL, &err);
   CHECK_MSG(st3 == WUDF_OK, "str_len: %s", err.message);
   int wrong = 0;
   for (int i = 0; i < NSTR; i++) {
@@ -484,7 +510,8 @@ TEST(batch_long_strings_and_two_string_columns) {
   CHECK(s);
   for (size_t i = 0; i < big; i++) s[i] = (char)('a' + i % 26);
   cols c = {0};
-  wudf_array_builder *a = builder(WUDF_TYPE_UTF8, 2), *b = builder(WUDF_TYPE_UTF8, 2);
+  wudf_array_builder *a = builder(WUDF_TYPE_UTF8, 2),
+                     *b = builder(WUDF_TYPE_UTF8, 2);
   wudf_array_builder_append_string(a, s, big);
   wudf_array_builder_append_string(a, "x", 1);
   wudf_array_builder_append_string(b, "-tail", 5);
@@ -493,13 +520,15 @@ TEST(batch_long_strings_and_two_string_columns) {
   add_col(&c, b, "b");
   struct ArrowArray out;
   wudf_error err = {0};
-  wudf_status st = wudf_instance_map(inst, "concat", c.ap, c.sp, 2, &out, NULL, &err);
+  wudf_status st =
+      wudf_instance_map(inst, "concat", c.ap, c.sp, 2, &out, NULL, &err);
   bool ok = false;
   if (st == WUDF_OK) {
     int32_t n0, n1;
     const char *p0 = str_at(&out, 0, &n0), *p1 = str_at(&out, 1, &n1);
-    ok = n0 == (int32_t)big + 5 && !memcmp(p0, s, big) && !memcmp(p0 + big, "-tail", 5) &&
-         n1 == (int32_t)big + 1 && p1[0] == 'x' && !memcmp(p1 + 1, s, big);
+    ok = n0 == (int32_t)big + 5 && !memcmp(p0, s, big) &&
+         !memcmp(p0 + big, "-tail", 5) && n1 == (int32_t)big + 1 &&
+         p1[0] == 'x' && !memcmp(p1 + 1, s, big);
     out.release(&out);
   }
   free_cols(&c);
@@ -526,9 +555,11 @@ TEST(batch_bad_string_results) {
     add_col(&c, b, "s");
     struct ArrowArray out;
     wudf_error err = {0};
-    wudf_status st = wudf_instance_map(inst, udfs[k], c.ap, c.sp, 1, &out, NULL, &err);
+    wudf_status st =
+        wudf_instance_map(inst, udfs[k], c.ap, c.sp, 1, &out, NULL, &err);
     free_cols(&c);
-    CHECK_MSG(st == want[k], "%s: %s: %s", udfs[k], wudf_status_name(st), err.message);
+    CHECK_MSG(st == want[k], "%s: %s: %s", udfs[k], wudf_status_name(st),
+              err.message);
     CHECK_EQ_INT(err.row, 2);
     CHECK_CONTAINS(err.message, text[k]);
   }
@@ -555,9 +586,11 @@ TEST(batch_filter) {
   struct ArrowArray sel, sel2;
   int64_t n1 = -1, n2 = -1, want2 = 0;
   wudf_error err = {0};
-  wudf_status st = wudf_instance_filter(inst, "is_rich", c.ap, c.sp, 1, &sel, &n1, &err);
+  wudf_status st =
+      wudf_instance_filter(inst, "is_rich", c.ap, c.sp, 1, &sel, &n1, &err);
   CHECK_MSG(st == WUDF_OK, "%s", err.message);
-  wudf_status st2 = wudf_instance_filter(inst, "sign", c.ap, c.sp, 1, &sel2, &n2, &err);
+  wudf_status st2 =
+      wudf_instance_filter(inst, "sign", c.ap, c.sp, 1, &sel2, &n2, &err);
   CHECK_MSG(st2 == WUDF_OK, "%s", err.message);
   int wrong = 0;
   for (int i = 0; i < N; i++) {
@@ -572,7 +605,8 @@ TEST(batch_filter) {
   bool no_nulls = sel.null_count == 0 && sel2.null_count == 0;
   sel.release(&sel);
   sel2.release(&sel2);
-  wudf_status st3 = wudf_instance_filter(inst, "adj", c.ap, c.sp, 1, &sel, NULL, &err);
+  wudf_status st3 =
+      wudf_instance_filter(inst, "adj", c.ap, c.sp, 1, &sel, NULL, &err);
   free_cols(&c);
   wudf_instance_free(inst);
   CHECK_EQ_INT(wrong, 0);
@@ -586,21 +620,26 @@ TEST(batch_refuses_mismatched_columns_before_running) {
   wudf_instance *inst = new_instance();
   CHECK(inst);
   cols c = {0};
-  wudf_array_builder *b = builder(WUDF_TYPE_FLOAT64, 1), *r = builder(WUDF_TYPE_FLOAT32, 1);
+  wudf_array_builder *b = builder(WUDF_TYPE_FLOAT64, 1),
+                     *r = builder(WUDF_TYPE_FLOAT32, 1);
   wudf_array_builder_append_double(b, 1);
   wudf_array_builder_append_double(r, 1);
   add_col(&c, b, "balance");
   add_col(&c, r, "rate");
   struct ArrowArray out;
   wudf_error err = {0};
-  wudf_status st = wudf_instance_map(inst, "adj", c.ap, c.sp, 2, &out, NULL, &err);
+  wudf_status st =
+      wudf_instance_map(inst, "adj", c.ap, c.sp, 2, &out, NULL, &err);
   char msg[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(msg, err.message, sizeof msg);
-  wudf_status st_check = wudf_module_check_udf(udf_module(), "adj", c.sp, 2, &err);
+  wudf_status st_check =
+      wudf_module_check_udf(udf_module(), "adj", c.sp, 2, &err);
   char msg2[WUDF_ERROR_MESSAGE_SIZE];
   memcpy(msg2, err.message, sizeof msg2);
-  wudf_status st_count = wudf_instance_map(inst, "adj", c.ap, c.sp, 1, &out, NULL, &err);
-  wudf_status st_nf = wudf_instance_map(inst, "nope", c.ap, c.sp, 1, &out, NULL, &err);
+  wudf_status st_count =
+      wudf_instance_map(inst, "adj", c.ap, c.sp, 1, &out, NULL, &err);
+  wudf_status st_nf =
+      wudf_instance_map(inst, "nope", c.ap, c.sp, 1, &out, NULL, &err);
   free_cols(&c);
   wudf_instance_free(inst);
   CHECK_EQ_INT(st, WUDF_ERR_TYPE);
@@ -621,7 +660,8 @@ TEST(batch_signature_must_match_export) {
   wudf_udf_sig sig;
   wudf_error err = {0};
   const char *text = "f(int32) -> float32";
-  CHECK_STATUS(wudf_udf_sig_parse(text, strlen(text), &sig, &err), WUDF_OK, &err);
+  CHECK_STATUS(wudf_udf_sig_parse(text, strlen(text), &sig, &err), WUDF_OK,
+               &err);
   wudf_engine *e = test_engine(NULL, NULL);
   wudf_module *m = NULL;
   wudf_load_options o = {"f.wasm", &sig, 1};
@@ -677,7 +717,9 @@ TEST(batch_signatures_from_custom_section) {
   wudf_array_builder_append_int(b, 41);
   add_col(&c, b, "x");
   struct ArrowArray out;
-  wudf_status st2 = inst ? wudf_instance_map(inst, "inc", c.ap, c.sp, 1, &out, NULL, &err) : 1;
+  wudf_status st2 =
+      inst ? wudf_instance_map(inst, "inc", c.ap, c.sp, 1, &out, NULL, &err)
+           : 1;
   int32_t v = st2 == WUDF_OK ? ((const int32_t *)out.buffers[1])[0] : 0;
   if (st2 == WUDF_OK) out.release(&out);
   free_cols(&c);
@@ -704,7 +746,8 @@ static void *batch_work(void *p) {
   }
   for (int it = 0; it < 40; it++) {
     cols c = {0};
-    wudf_array_builder *b = builder(WUDF_TYPE_INT32, 100), *s = builder(WUDF_TYPE_UTF8, 100);
+    wudf_array_builder *b = builder(WUDF_TYPE_INT32, 100),
+                       *s = builder(WUDF_TYPE_UTF8, 100);
     for (int i = 0; i < 100; i++) {
       wudf_array_builder_append_int(b, it % 4 == 0 && i == 50 ? 0 : i + 1);
       wudf_array_builder_append_string(s, k_strings[i % NSTR],
@@ -714,7 +757,8 @@ static void *batch_work(void *p) {
     add_col(&c, s, "s");
     struct ArrowArray out;
     wudf_error err = {0};
-    wudf_status st = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+    wudf_status st =
+        wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
     if (it % 4 == 0) {
       w->wrong += st != WUDF_TRAP_DIV_BY_ZERO || err.row != 50;
     } else {
@@ -723,7 +767,8 @@ static void *batch_work(void *p) {
         w->wrong += ((const int32_t *)out.buffers[1])[i] != 100 / (i + 1);
       if (st == WUDF_OK) out.release(&out);
     }
-    st = wudf_instance_map(inst, "domain", c.ap + 1, c.sp + 1, 1, &out, NULL, &err);
+    st = wudf_instance_map(inst, "domain", c.ap + 1, c.sp + 1, 1, &out, NULL,
+                           &err);
     w->wrong += st != WUDF_OK;
     for (int i = 0; st == WUDF_OK && i < 100; i++) {
       const char *wp, *gp;
@@ -763,23 +808,27 @@ TEST(batch_spans_chunks) {
   CHECK(inst);
   enum { N = 200003 };
   cols c = {0};
-  wudf_array_builder *b = builder(WUDF_TYPE_INT32, N), *s = builder(WUDF_TYPE_UTF8, N);
+  wudf_array_builder *b = builder(WUDF_TYPE_INT32, N),
+                     *s = builder(WUDF_TYPE_UTF8, N);
   for (int i = 0; i < N; i++) {
     if (i % 7 == 3) {
       wudf_array_builder_append_null(b);
       wudf_array_builder_append_null(s);
     } else {
       wudf_array_builder_append_int(b, (i * 7919) % 100000);
-      wudf_array_builder_append_string(s, k_strings[i % NSTR], strlen(k_strings[i % NSTR]));
+      wudf_array_builder_append_string(s, k_strings[i % NSTR],
+                                       strlen(k_strings[i % NSTR]));
     }
   }
   add_col(&c, b, "balance");
   add_col(&c, s, "email");
   struct ArrowArray rich, dom;
   wudf_error err = {0};
-  wudf_status st1 = wudf_instance_map(inst, "is_rich", c.ap, c.sp, 1, &rich, NULL, &err);
+  wudf_status st1 =
+      wudf_instance_map(inst, "is_rich", c.ap, c.sp, 1, &rich, NULL, &err);
   CHECK_MSG(st1 == WUDF_OK, "%s", err.message);
-  wudf_status st2 = wudf_instance_map(inst, "domain", c.ap + 1, c.sp + 1, 1, &dom, NULL, &err);
+  wudf_status st2 = wudf_instance_map(inst, "domain", c.ap + 1, c.sp + 1, 1,
+                                      &dom, NULL, &err);
   CHECK_MSG(st2 == WUDF_OK, "%s", err.message);
   int wrong = 0;
   for (int i = 0; i < N; i++) {
@@ -799,10 +848,12 @@ TEST(batch_spans_chunks) {
   free_cols(&c);
   /* A trap in a later chunk reports its row in the whole batch. */
   b = builder(WUDF_TYPE_INT32, N);
-  for (int i = 0; i < N; i++) wudf_array_builder_append_int(b, i == 150001 ? 0 : 1);
+  for (int i = 0; i < N; i++)
+    wudf_array_builder_append_int(b, i == 150001 ? 0 : 1);
   add_col(&c, b, "x");
   struct ArrowArray out;
-  wudf_status st3 = wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
+  wudf_status st3 =
+      wudf_instance_map(inst, "div100", c.ap, c.sp, 1, &out, NULL, &err);
   free_cols(&c);
   wudf_instance_free(inst);
   CHECK_EQ_INT(wrong, 0);

@@ -57,8 +57,8 @@ struct wudf_module {
   uint32_t *exports_by_name; /* export indices sorted by name */
   wudf_extern_info *export_infos, *import_infos;
   wudf_valtype *valtypes; /* storage for the infos' params/results */
-  wudf_udf_sig *udfs;      /* UDF signatures, checked against exports */
-  uint32_t *udf_exports;   /* export index of each UDF */
+  wudf_udf_sig *udfs;     /* UDF signatures, checked against exports */
+  uint32_t *udf_exports;  /* export index of each UDF */
   uint32_t nudfs;
   uint32_t alloc_export, reset_export; /* wudf_alloc / wudf_reset, or ~0 */
 };

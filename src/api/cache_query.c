@@ -14,12 +14,6 @@
 #include "api/api_internal.h"
 #include "common/error.h"
 
-/* To move to include/wudf.h (see the declaration there once merged). */
-WUDF_API wudf_status wudf_module_is_cached(wudf_engine *engine,
-                                           const void *bytes, size_t len,
-                                           const wudf_load_options *options,
-                                           bool *cached, wudf_error *err);
-
 static int cmp_export_names(const void *x, const void *y, void *ctx) {
   const wudf_wasm_export *ex = ((const wudf_wasm_info *)ctx)->exports;
   const wudf_wasm_name *a = &ex[*(const uint32_t *)x].name;

@@ -188,8 +188,8 @@ wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
   return WUDF_OK;
 }
 
-wudf_status wudf_module_load(wudf_engine *engine, const void *bytes,
-                             size_t len, const char *name, wudf_module **out,
+wudf_status wudf_module_load(wudf_engine *engine, const void *bytes, size_t len,
+                             const char *name, wudf_module **out,
                              wudf_error *err) {
   wudf_load_options o = {.name = name};
   return wudf_module_load_ex(engine, bytes, len, &o, out, err);

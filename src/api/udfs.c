@@ -117,9 +117,9 @@ static wudf_status check_string_abi(wudf_module *m, wudf_error *err) {
   m->alloc_export = func_export(m, "wudf_alloc");
   m->reset_export = func_export(m, "wudf_reset");
   if (m->reset_export != NO_EXPORT &&
-      !type_is(wudf_wasm_func_type(&m->info,
-                                   m->info.exports[m->reset_export].index),
-               NULL, 0, NULL, 0))
+      !type_is(
+          wudf_wasm_func_type(&m->info, m->info.exports[m->reset_export].index),
+          NULL, 0, NULL, 0))
     m->reset_export = NO_EXPORT;
   if (!uses_strings(m, false)) return WUDF_OK;
   int64_t mem = wudf_module_find_export(m, "memory", 6);
@@ -129,9 +129,9 @@ static wudf_status check_string_abi(wudf_module *m, wudf_error *err) {
                      "to export its memory as 'memory'");
   if (!uses_strings(m, true)) return WUDF_OK;
   if (m->alloc_export == NO_EXPORT ||
-      !type_is(wudf_wasm_func_type(&m->info,
-                                   m->info.exports[m->alloc_export].index),
-               &i32, 1, &i32, 1))
+      !type_is(
+          wudf_wasm_func_type(&m->info, m->info.exports[m->alloc_export].index),
+          &i32, 1, &i32, 1))
     return wudf_fail(err, WUDF_ERR_TYPE,
                      "UDFs with utf8 arguments need the module to export "
                      "'wudf_alloc' of type (i32) -> (i32) (see docs/abi.md)");

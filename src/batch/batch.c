@@ -27,22 +27,24 @@ typedef struct batch_ctx {
   wudf_column cols[WUDF_MAX_UDF_PARAMS];
   wudf_shim_batch b;
   const void *values0[WUDF_MAX_UDF_PARAMS]; /* row 0 of each parameter */
-  void *out0;                             /* row 0 of the result */
-  int64_t start;                          /* first row of the chunk */
-  bool strings;                           /* strings cross the boundary */
-  uint8_t *valid;                         /* owned: combined validity */
-  void *widened[WUDF_MAX_UDF_PARAMS];     /* owned: widened columns */
-  struct ArrowArray out;                  /* fixed-width or bool result */
-  wudf_array_builder *strings_out;        /* utf8 result */
-  int64_t next_row;                       /* utf8: rows appended so far */
+  void *out0;                               /* row 0 of the result */
+  int64_t start;                            /* first row of the chunk */
+  bool strings;                             /* strings cross the boundary */
+  uint8_t *valid;                           /* owned: combined validity */
+  void *widened[WUDF_MAX_UDF_PARAMS];       /* owned: widened columns */
+  struct ArrowArray out;                    /* fixed-width or bool result */
+  wudf_array_builder *strings_out;          /* utf8 result */
+  int64_t next_row;                         /* utf8: rows appended so far */
   wasm_rt_memory_t *mem;
 } batch_ctx;
 
 static size_t type_size(wudf_type t) {
   switch (t) {
     case WUDF_TYPE_INT64:
-    case WUDF_TYPE_FLOAT64: return 8;
-    default: return 4;
+    case WUDF_TYPE_FLOAT64:
+      return 8;
+    default:
+      return 4;
   }
 }
 
@@ -391,7 +393,8 @@ wudf_status wudf_instance_map(wudf_instance *inst, const char *udf,
                               const struct ArrowSchema *const *schemas,
                               uint32_t ncols, struct ArrowArray *out,
                               struct ArrowSchema *out_schema, wudf_error *err) {
-  if (!inst || !out) return wudf_fail(err, WUDF_ERR_ARG, "instance or out is NULL");
+  if (!inst || !out)
+    return wudf_fail(err, WUDF_ERR_ARG, "instance or out is NULL");
   struct ArrowArray result;
   memset(&result, 0, sizeof result);
   wudf_status st = run_map(inst, udf, columns, schemas, ncols, &result, err);
@@ -420,8 +423,8 @@ static int64_t select_bool(const struct ArrowArray *r, uint8_t *bits) {
 static wudf_status select_rows(const struct ArrowArray *r, wudf_type type,
                                struct ArrowArray *sel, int64_t *count,
                                wudf_error *err) {
-  wudf_status st = wudf_arrow_new_fixed(WUDF_TYPE_BOOL, r->length, false, sel,
-                                        err);
+  wudf_status st =
+      wudf_arrow_new_fixed(WUDF_TYPE_BOOL, r->length, false, sel, err);
   if (st != WUDF_OK) return st;
   uint8_t *bits = (uint8_t *)sel->buffers[1];
   wudf_arrow_finish_nulls(sel);

@@ -448,11 +448,16 @@ static void gen_exports(wudf_strbuf *sb, const wudf_wasm_info *info,
 /* C element type of a fixed-width column. */
 static const char *column_ctype(wudf_type t) {
   switch (t) {
-    case WUDF_TYPE_INT32: return "s32";
-    case WUDF_TYPE_INT64: return "s64";
-    case WUDF_TYPE_FLOAT32: return "f32";
-    case WUDF_TYPE_FLOAT64: return "f64";
-    default: return "uint8_t"; /* bool bitmap */
+    case WUDF_TYPE_INT32:
+      return "s32";
+    case WUDF_TYPE_INT64:
+      return "s64";
+    case WUDF_TYPE_FLOAT32:
+      return "f32";
+    case WUDF_TYPE_FLOAT64:
+      return "f64";
+    default:
+      return "uint8_t"; /* bool bitmap */
   }
 }
 
@@ -485,10 +490,11 @@ static void batch_decls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
 static void batch_row_nulls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
   if (!sig->sees_nulls) return;
   for (uint32_t j = 0; j < sig->nparams; j++)
-    wudf_strbuf_printf(sb,
-                       "      const u32 n%u = nv%u && !((nv%u[(no%u + i) >> 3] >> "
-                       "((no%u + i) & 7)) & 1);\n",
-                       j, j, j, j, j);
+    wudf_strbuf_printf(
+        sb,
+        "      const u32 n%u = nv%u && !((nv%u[(no%u + i) >> 3] >> "
+        "((no%u + i) & 7)) & 1);\n",
+        j, j, j, j, j);
 }
 
 /* The WebAssembly argument(s) for parameter j of row i. */
@@ -511,9 +517,9 @@ static void batch_arg(wudf_strbuf *sb, const wudf_udf_sig *sig, uint32_t j) {
       wudf_strbuf_printf(sb, ", %sp%u[i]", guard, j);
       break;
     case WUDF_TYPE_BOOL:
-      wudf_strbuf_printf(sb,
-                         ", %s(u32)((p%u[(bo%u + i) >> 3] >> ((bo%u + i) & 7)) & 1)",
-                         guard, j, j, j);
+      wudf_strbuf_printf(
+          sb, ", %s(u32)((p%u[(bo%u + i) >> 3] >> ((bo%u + i) & 7)) & 1)",
+          guard, j, j, j);
       break;
     case WUDF_TYPE_UTF8:
       wudf_strbuf_printf(sb,
@@ -537,8 +543,8 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
       wudf_strbuf_puts(sb, "      out[i] = r;\n");
       break;
     case WUDF_TYPE_BOOL:
-      wudf_strbuf_puts(sb,
-                       "      if (r) out[i >> 3] |= (uint8_t)(1u << (i & 7));\n");
+      wudf_strbuf_puts(
+          sb, "      if (r) out[i >> 3] |= (uint8_t)(1u << (i & 7));\n");
       break;
     case WUDF_TYPE_UTF8:
       wudf_strbuf_puts(sb,
@@ -550,10 +556,14 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
 static const char *result_ctype(wudf_type t) {
   switch (t) {
     case WUDF_TYPE_INT64:
-    case WUDF_TYPE_UTF8: return "u64";
-    case WUDF_TYPE_FLOAT32: return "f32";
-    case WUDF_TYPE_FLOAT64: return "f64";
-    default: return "u32";
+    case WUDF_TYPE_UTF8:
+      return "u64";
+    case WUDF_TYPE_FLOAT32:
+      return "f32";
+    case WUDF_TYPE_FLOAT64:
+      return "f64";
+    default:
+      return "u32";
   }
 }
 
@@ -564,10 +574,11 @@ static void batch_loop(wudf_strbuf *sb, const wudf_shim_source *src,
                        bool strict) {
   wudf_strbuf_puts(sb, "    for (int64_t i = 0; i < n; i++) {\n");
   if (strict)
-    wudf_strbuf_puts(sb, "      if (!((v[i >> 3] >> (i & 7)) & 1)) continue;\n");
+    wudf_strbuf_puts(sb,
+                     "      if (!((v[i >> 3] >> (i & 7)) & 1)) continue;\n");
   batch_row_nulls(sb, sig);
-  wudf_strbuf_printf(sb, "      b->row = i;\n      const %s r = ",
-                     result_ctype(sig->result));
+  wudf_strbuf_printf(
+      sb, "      b->row = i;\n      const %s r = ", result_ctype(sig->result));
   export_symbol(sb, src, ex);
   wudf_strbuf_puts(sb, "(I");
   for (uint32_t j = 0; j < sig->nparams; j++) batch_arg(sb, sig, j);
@@ -600,8 +611,7 @@ static void gen_udfs(wudf_strbuf *sb, const wudf_wasm_info *info,
                      const uint32_t *exports, uint32_t nudfs) {
   for (uint32_t k = 0; k < nudfs; k++)
     gen_udf(sb, info, src, &udfs[k], exports[k], k);
-  wudf_strbuf_printf(sb,
-                     "static const wudf_shim_udf wudf_shim_udfs[%u] = {\n",
+  wudf_strbuf_printf(sb, "static const wudf_shim_udf wudf_shim_udfs[%u] = {\n",
                      nudfs ? nudfs : 1);
   for (uint32_t k = 0; k < nudfs; k++) {
     wudf_strbuf_puts(sb, "  {");
