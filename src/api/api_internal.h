@@ -113,6 +113,14 @@ wudf_status wudf_instance_report(const wudf_instance *instance,
 wasm_rt_memory_t *wudf_instance_memory0(const wudf_instance *instance);
 
 /* module.c */
+/* The steps of loading up to the build: parse, index the exports, collect
+ * and check the UDFs, generate the shim. *m is zeroed but for `engine`. */
+wudf_status wudf_module_prepare(wudf_module *m, const void *bytes, size_t len,
+                                const wudf_load_options *options,
+                                wudf_error *err);
+/* What the cache key is computed from, for a prepared module. */
+void wudf_module_build_input(const wudf_module *m, const void *bytes,
+                             size_t len, wudf_build_input *in);
 /* Index of export `name` (of any kind), or -1. */
 int64_t wudf_module_find_export(const wudf_module *module, const char *name,
                                 uint32_t len);

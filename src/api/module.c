@@ -130,9 +130,9 @@ static wudf_status generate(wudf_module *m, wudf_error *err) {
   return st;
 }
 
-static wudf_status build(wudf_module *m, const void *bytes, size_t len,
-                         char *path, size_t path_size, wudf_error *err) {
-  wudf_build_input in = {
+void wudf_module_build_input(const wudf_module *m, const void *bytes,
+                             size_t len, wudf_build_input *in) {
+  *in = (wudf_build_input){
       .wasm = bytes,
       .wasm_len = len,
       .module_name = m->shim.module_name,
@@ -140,10 +140,33 @@ static wudf_status build(wudf_module *m, const void *bytes, size_t len,
       .postlude = m->shim.postlude,
       .call_indirect_override = m->shim.call_indirect_override,
   };
+}
+
+static wudf_status build(wudf_module *m, const void *bytes, size_t len,
+                         char *path, size_t path_size, wudf_error *err) {
+  wudf_build_input in;
+  wudf_module_build_input(m, bytes, len, &in);
   wudf_status st =
       wudf_cache_get_or_build(&m->engine->cache, &m->engine->toolchain, &in,
                               path, path_size, &m->was_cached, err);
   if (st != WUDF_OK) wudf_error_prefix(err, "%s", m->name);
+  return st;
+}
+
+wudf_status wudf_module_prepare(wudf_module *m, const void *bytes, size_t len,
+                                const wudf_load_options *options,
+                                wudf_error *err) {
+  const char *name = options && options->name ? options->name : "module";
+  m->name = strdup(name);
+  wudf_status st =
+      m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
+    wudf_error_prefix(err, "%s", m->name);
+  if (st == WUDF_OK) st = index_exports(m, err);
+  if (st == WUDF_OK &&
+      (st = wudf_module_collect_udfs(m, bytes, options, err)) != WUDF_OK)
+    wudf_error_prefix(err, "%s", m->name);
+  if (st == WUDF_OK) st = generate(m, err);
   return st;
 }
 
@@ -159,17 +182,7 @@ wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
   wudf_module *m = calloc(1, sizeof *m);
   if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   m->engine = engine;
-  const char *name = options && options->name ? options->name : "module";
-  m->name = strdup(name);
-  wudf_status st =
-      m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
-  if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
-    wudf_error_prefix(err, "%s", m->name);
-  if (st == WUDF_OK) st = index_exports(m, err);
-  if (st == WUDF_OK &&
-      (st = wudf_module_collect_udfs(m, bytes, options, err)) != WUDF_OK)
-    wudf_error_prefix(err, "%s", m->name);
-  if (st == WUDF_OK) st = generate(m, err);
+  wudf_status st = wudf_module_prepare(m, bytes, len, options, err);
   /* wasm2c validates while building; imports are checked after it, so an
    * invalid module is reported as invalid whatever it imports. */
   char path[4096];

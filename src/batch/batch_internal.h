@@ -155,4 +155,8 @@ bool wudf_type_widens_to(wudf_type column, wudf_type param);
 wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
                                                  const char *s, size_t len);
 
+/* The wudf type of a numeric WebAssembly value type byte (i32 -> int32,
+ * i64 -> int64, f32 -> float32, f64 -> float64); false for others. */
+bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out);
+
 #endif

@@ -373,3 +373,22 @@ bool wudf_type_widens_to(wudf_type column, wudf_type param) {
     return param == WUDF_TYPE_INT64 || param == WUDF_TYPE_FLOAT64;
   return column == WUDF_TYPE_FLOAT32 && param == WUDF_TYPE_FLOAT64;
 }
+
+bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out) {
+  switch (wasm) {
+    case 0x7f:
+      *out = WUDF_TYPE_INT32;
+      return true;
+    case 0x7e:
+      *out = WUDF_TYPE_INT64;
+      return true;
+    case 0x7d:
+      *out = WUDF_TYPE_FLOAT32;
+      return true;
+    case 0x7c:
+      *out = WUDF_TYPE_FLOAT64;
+      return true;
+    default:
+      return false;
+  }
+}

@@ -11,9 +11,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "compile/compile_internal.h"
-
-#define REMOVE_MAX_DEPTH 16
 
 static const char *errstr(int e, char *buf, size_t n) {
   return strerror_r(e, buf, n);
@@ -44,29 +43,8 @@ wudf_status wudf_cc_workdir_new(const char *parent, char **out,
   return WUDF_OK;
 }
 
-static void remove_at(int parent_fd, const char *name, int depth) {
-  int fd =
-      openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(parent_fd, name, 0);
-    return;
-  }
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return;
-  }
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (depth < REMOVE_MAX_DEPTH) remove_at(fd, e->d_name, depth + 1);
-  }
-  closedir(d);
-  unlinkat(parent_fd, name, AT_REMOVEDIR);
-}
-
 void wudf_cc_workdir_remove(const char *dir) {
-  if (dir && *dir) remove_at(AT_FDCWD, dir, 0);
+  if (dir && *dir) wudf_remove_tree(AT_FDCWD, dir);
 }
 
 static wudf_status write_all(int fd, const char *p, size_t n) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch/batch_internal.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 #include "load/wasm_info.h"
@@ -130,31 +131,12 @@ static void scan_annotations(const char *src, size_t len, wudf_strbuf *out) {
 /* Exports                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool map_valtype(uint8_t t, wudf_type *out) {
-  switch (t) {
-    case WUDF_WASM_I32:
-      *out = WUDF_TYPE_INT32;
-      return true;
-    case WUDF_WASM_I64:
-      *out = WUDF_TYPE_INT64;
-      return true;
-    case WUDF_WASM_F32:
-      *out = WUDF_TYPE_FLOAT32;
-      return true;
-    case WUDF_WASM_F64:
-      *out = WUDF_TYPE_FLOAT64;
-      return true;
-    default:
-      return false;
-  }
-}
-
 static bool map_functype(const wudf_wasm_functype *ft, wudf_cc_func *f) {
   if (!ft || ft->nresults != 1 || ft->nparams > WUDF_MAX_UDF_PARAMS ||
-      !map_valtype(ft->types[ft->nparams], &f->sig.result))
+      !wudf_type_from_wasm(ft->types[ft->nparams], &f->sig.result))
     return false;
   for (uint32_t i = 0; i < ft->nparams; i++)
-    if (!map_valtype(ft->types[i], &f->sig.params[i])) return false;
+    if (!wudf_type_from_wasm(ft->types[i], &f->sig.params[i])) return false;
   f->sig.nparams = ft->nparams;
   return true;
 }

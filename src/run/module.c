@@ -61,25 +61,6 @@ static const wudf_wasm_functype *export_type(const wudf_wasm_info *info,
   return NULL;
 }
 
-static bool type_of_wasm(uint8_t w, wudf_type *out) {
-  switch (w) {
-    case WUDF_WASM_I32:
-      *out = WUDF_TYPE_INT32;
-      return true;
-    case WUDF_WASM_I64:
-      *out = WUDF_TYPE_INT64;
-      return true;
-    case WUDF_WASM_F32:
-      *out = WUDF_TYPE_FLOAT32;
-      return true;
-    case WUDF_WASM_F64:
-      *out = WUDF_TYPE_FLOAT64;
-      return true;
-    default:
-      return false;
-  }
-}
-
 /* The parameter for column j, starting at WebAssembly parameter *p. */
 static wudf_status derive_param(const wudf_wasm_functype *ft, uint32_t *p,
                                 uint32_t j, wudf_type col, wudf_udf_sig *sig,
@@ -92,7 +73,7 @@ static wudf_status derive_param(const wudf_wasm_functype *ft, uint32_t *p,
                      sig->name, ft->nparams, j + 1, wudf_type_str(col));
   const uint8_t *w = ft->types + *p;
   wudf_type t;
-  bool ok = type_of_wasm(w[0], &t);
+  bool ok = wudf_type_from_wasm(w[0], &t);
   if (col == WUDF_TYPE_UTF8) {
     ok = w[0] == WUDF_WASM_I32 && w[1] == WUDF_WASM_I32;
     t = WUDF_TYPE_UTF8;
@@ -172,7 +153,7 @@ static wudf_status derive_sig(const wudf_wasm_info *info, const char *function,
     wudf_type col = WUDF_TYPE_INT32;
     if (cols)
       col = cols[j];
-    else if (!type_of_wasm(ft->types[j], &col))
+    else if (!wudf_type_from_wasm(ft->types[j], &col))
       col = WUDF_TYPE_UTF8; /* refused by derive_param, with a message */
     st = derive_param(ft, &p, j, col, sig, err);
   }

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/strbuf.h"
 
-#define REMOVE_MAX_DEPTH 8
 #define STALE_SECONDS (24 * 60 * 60)
 
 static const char *errstr(int e, char *buf, size_t n) {
@@ -164,29 +164,6 @@ static wudf_status private_subdir(const char *dir, const char *name, char **out,
   return st;
 }
 
-/* Removes `name` under parent_fd and everything below it, never following a
- * symbolic link. Best effort: a build's leftovers must not fail the build. */
-static void remove_tree_at(int parent_fd, const char *name, int depth) {
-  int fd =
-      openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(parent_fd, name, 0);
-    return;
-  }
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return;
-  }
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    if (depth < REMOVE_MAX_DEPTH) remove_tree_at(fd, e->d_name, depth + 1);
-  }
-  closedir(d);
-  unlinkat(parent_fd, name, AT_REMOVEDIR);
-}
-
 /* Removes work directories that builds killed mid-way left in <dir>/tmp
  * (a live build is far younger than STALE_SECONDS). Best effort. */
 static void sweep_stale(const char *tmp_dir) {
@@ -203,7 +180,7 @@ static void sweep_stale(const char *tmp_dir) {
     if (strncmp(e->d_name, "build-", 6) != 0 ||
         fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
-    if (now - st.st_mtime > STALE_SECONDS) remove_tree_at(fd, e->d_name, 0);
+    if (now - st.st_mtime > STALE_SECONDS) wudf_remove_tree(fd, e->d_name);
   }
   closedir(d);
 }
@@ -263,11 +240,40 @@ static wudf_status build_entry(const wudf_cache *cache,
     goto done;
   }
   st = wudf_toolchain_build(tc, in, work.data, path, err);
-  remove_tree_at(AT_FDCWD, work.data, 0);
+  wudf_remove_tree(AT_FDCWD, work.data);
 done:
   wudf_strbuf_reset(&work);
   free(tmp_dir);
   return st;
+}
+
+/* The entry's path, <dir>/<key[0..1]>/<key>.so, and its shard name. */
+static wudf_status entry_path(const wudf_cache *cache, const wudf_toolchain *tc,
+                              const wudf_build_input *in, char *out_path,
+                              size_t out_size, char shard[3], wudf_error *err) {
+  char key[65];
+  wudf_toolchain_key(tc, in, key);
+  memcpy(shard, key, 2);
+  shard[2] = '\0';
+  int n = snprintf(out_path, out_size, "%s/%s/%s.so", cache->dir, shard, key);
+  if (n < 0 || (size_t)n >= out_size)
+    return wudf_fail(err, WUDF_ERR_ARG,
+                     "cache lookup: path buffer of %zu bytes is too small",
+                     out_size);
+  return WUDF_OK;
+}
+
+static bool entry_present(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && is_our_file(&st);
+}
+
+bool wudf_cache_has(const wudf_cache *cache, const wudf_toolchain *tc,
+                    const wudf_build_input *in) {
+  char path[4096], shard[3];
+  return cache && cache->dir && tc && in &&
+         entry_path(cache, tc, in, path, sizeof path, shard, NULL) == WUDF_OK &&
+         entry_present(path);
 }
 
 wudf_status wudf_cache_get_or_build(const wudf_cache *cache,
@@ -277,18 +283,11 @@ wudf_status wudf_cache_get_or_build(const wudf_cache *cache,
                                     wudf_error *err) {
   if (!cache || !cache->dir || !tc || !in || !out_path)
     return wudf_fail(err, WUDF_ERR_ARG, "cache lookup: NULL argument");
-  char key[65], shard[3];
-  wudf_toolchain_key(tc, in, key);
-  memcpy(shard, key, 2);
-  shard[2] = '\0';
-  int n = snprintf(out_path, out_size, "%s/%s/%s.so", cache->dir, shard, key);
-  if (n < 0 || (size_t)n >= out_size)
-    return wudf_fail(err, WUDF_ERR_ARG,
-                     "cache lookup: path buffer of %zu bytes is too small",
-                     out_size);
+  char shard[3];
+  wudf_status st = entry_path(cache, tc, in, out_path, out_size, shard, err);
+  if (st != WUDF_OK) return st;
   if (was_cached) *was_cached = false;
-  struct stat st;
-  if (lstat(out_path, &st) == 0 && is_our_file(&st)) {
+  if (entry_present(out_path)) {
     if (was_cached) *was_cached = true;
     return WUDF_OK;
   }

@@ -52,4 +52,9 @@ wudf_status wudf_cache_get_or_build(const wudf_cache *cache,
                                     size_t out_size, bool *was_cached,
                                     wudf_error *err);
 
+/* Whether the entry for `in` is in the cache (a regular file of ours that
+ * nobody else may write), without building anything. */
+bool wudf_cache_has(const wudf_cache *cache, const wudf_toolchain *tc,
+                    const wudf_build_input *in);
+
 #endif
