@@ -54,12 +54,12 @@ run run --data "$data" --udf "$acc/calculate_adj_bal.c" \
 
 echo "== FILTER: the accounts with a balance over 50,000"
 echo
-run run --data "$data" --udf "$acc/is_rich.c" --function is_rich \
+run run --data "$data" --udf "examples/udfs/is_rich.c" --function is_rich \
   --columns balance --filter --format table --limit 5
 
 echo "== MAP over strings: the e-mail domain"
 echo
-run run --data "$data" --udf "$acc/email_domain.c" --function email_domain \
+run run --data "$data" --udf "examples/udfs/email_domain.c" --function email_domain \
   --columns email --map string --name domain --format table --limit 5
 
 echo "== A function that traps, and a column of the wrong type"

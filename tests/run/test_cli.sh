@@ -78,7 +78,7 @@ check map_all_rows_python python3 "$tmp/adj.py" "$data" "$tmp/adj.csv"
 
 # ---- FILTER and strings --------------------------------------------------
 
-"$wudf" run --data "$data" --udf "$acc/is_rich.c" --function is_rich \
+"$wudf" run --data "$data" --udf "$root/examples/udfs/is_rich.c" --function is_rich \
   --columns balance --filter >"$tmp/rich.csv" 2>"$tmp/err"
 python3 - "$data" >"$tmp/rich-want.csv" <<'EOF'
 import csv, sys
@@ -89,7 +89,7 @@ w.writerows(r for r in rows[1:] if int(r[4]) > 50000)
 EOF
 check filter_is_rich cmp -s "$tmp/rich.csv" "$tmp/rich-want.csv"
 
-"$wudf" run --data "$data" --udf "$acc/email_domain.c" --function email_domain \
+"$wudf" run --data "$data" --udf "$root/examples/udfs/email_domain.c" --function email_domain \
   --columns email --map string --name domain --format jsonl \
   >"$tmp/dom.jsonl" 2>"$tmp/err"
 cat >"$tmp/dom.py" <<'EOF'
@@ -106,7 +106,7 @@ check map_string_jsonl python3 "$tmp/dom.py" "$data" "$tmp/dom.jsonl"
 
 python3 "$acc/generate.py" --rows 200000 --out "$tmp/big.csv"
 for t in 1 2 4; do
-  "$wudf" run --data "$tmp/big.csv" --udf "$acc/email_domain.c" \
+  "$wudf" run --data "$tmp/big.csv" --udf "$root/examples/udfs/email_domain.c" \
     --function email_domain --columns email --map string --threads $t \
     --batch-rows 1000 >"$tmp/t$t.csv" 2>"$tmp/err"
 done
