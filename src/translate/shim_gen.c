@@ -500,7 +500,7 @@ static void batch_row_nulls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
 /* The WebAssembly argument(s) for parameter j of row i. */
 static void batch_arg(wudf_strbuf *sb, const wudf_udf_sig *sig, uint32_t j) {
   const char *guard = "";
-  char buf[16];
+  char buf[32];
   if (sig->sees_nulls) {
     snprintf(buf, sizeof buf, "n%u ? 0 : ", j);
     guard = buf;
@@ -543,8 +543,10 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
       wudf_strbuf_puts(sb, "      out[i] = r;\n");
       break;
     case WUDF_TYPE_BOOL:
+      /* Branch-free: on data where the result is unpredictable, a branch
+       * is mispredicted on every other row (FILTERs ran 5x slower). */
       wudf_strbuf_puts(
-          sb, "      if (r) out[i >> 3] |= (uint8_t)(1u << (i & 7));\n");
+          sb, "      out[i >> 3] |= (uint8_t)((u32)(r != 0) << (i & 7));\n");
       break;
     case WUDF_TYPE_UTF8:
       wudf_strbuf_puts(sb,
