@@ -25,8 +25,7 @@ static wudf_run_job *slot(wudf_run_ctx *c, int64_t seq) {
 
 /* ---- reader ------------------------------------------------------------- */
 
-/* The line a CSV error names ("...: line 17: ..."), or -1. */
-static int64_t line_of(const char *message) {
+int64_t wudf_run_line_of(const char *message) {
   const char *p = strstr(message, "line ");
   if (!p || p[5] < '0' || p[5] > '9') return -1;
   return strtoll(p + 5, NULL, 10);
@@ -45,7 +44,7 @@ static bool read_job(wudf_run_ctx *c, wudf_run_job *job, int64_t seq,
   if (pos > 0) atomic_store(&c->bytes_read, (unsigned long long)pos);
   if (st != WUDF_OK) {
     job->status = st;
-    job->error_line = line_of(job->err.message);
+    job->error_line = wudf_run_line_of(job->err.message);
     *has_job = true;
     return true;
   }

@@ -31,7 +31,9 @@ static wudf_status check_options(const wudf_run_options *o, wudf_error *err) {
   return WUDF_OK;
 }
 
-static wudf_status open_input(wudf_run_ctx *c, wudf_error *err) {
+/* On a malformed header or sample, *error_line is the line it names. */
+static wudf_status open_input(wudf_run_ctx *c, int64_t *error_line,
+                              wudf_error *err) {
   const wudf_run_options *o = c->o;
   c->input_name = o->input_path ? o->input_path : "standard input";
   c->in = o->input_path ? fopen(o->input_path, "rb")
@@ -48,9 +50,15 @@ static wudf_status open_input(wudf_run_ctx *c, wudf_error *err) {
   wudf_csv_options_init(&co);
   if (o->delimiter) co.delimiter = o->delimiter;
   if (o->sample_rows > 0) co.sample_rows = o->sample_rows;
-  wudf_status s =
-      wudf_csv_open_file(c->in, c->input_name, &co, &c->reader, err);
-  if (s == WUDF_OK) c->schema = wudf_csv_reader_schema(c->reader);
+  wudf_error e;
+  wudf_error_init(&e);
+  wudf_status s = wudf_csv_open_file(c->in, c->input_name, &co, &c->reader, &e);
+  if (s == WUDF_OK) {
+    c->schema = wudf_csv_reader_schema(c->reader);
+    return WUDF_OK;
+  }
+  *error_line = wudf_run_line_of(e.message);
+  if (err) *err = e;
   return s;
 }
 
@@ -197,8 +205,9 @@ static void fill_stats(const wudf_run_ctx *c, int64_t error_line,
   stats->error_line = error_line;
 }
 
-static wudf_status prepare(wudf_run_ctx *c, wudf_error *err) {
-  wudf_status st = open_input(c, err);
+static wudf_status prepare(wudf_run_ctx *c, int64_t *error_line,
+                           wudf_error *err) {
+  wudf_status st = open_input(c, error_line, err);
   if (st == WUDF_OK) st = check_udf(c, err);
   if (st == WUDF_OK) st = check_result(c, err);
   if (st == WUDF_OK) st = check_result_name(c, err);
@@ -222,7 +231,7 @@ wudf_status wudf_run(const wudf_run_options *o, wudf_run_stats *stats,
   atomic_init(&c->bytes_read, 0);
   c->t0 = wudf_run_now();
   int64_t error_line = -1;
-  st = prepare(c, err);
+  st = prepare(c, &error_line, err);
   if (st == WUDF_OK) st = wudf_run_pipeline(c, &error_line, err);
   if (st == WUDF_OK) st = finish_output(c, err);
   if (o->progress) {

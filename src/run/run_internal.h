@@ -139,6 +139,9 @@ typedef struct wudf_run_ctx {
   double t0;
 } wudf_run_ctx;
 
+/* The line a CSV error message names ("...: line 17: ..."), or -1. */
+int64_t wudf_run_line_of(const char *message);
+
 /* Starts the reader and worker threads, writes every batch in order from
  * the calling thread, and stops the threads. On failure the first error in
  * input order is returned (with *error_line). */

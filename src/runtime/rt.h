@@ -16,7 +16,8 @@
  * handler the process had before (or the default action), so Python's or
  * PostgreSQL's own handlers keep working. Each thread that runs generated
  * code gets an alternate signal stack (unless it already has one), so stack
- * exhaustion can be handled.
+ * exhaustion can be handled, and has SIGSEGV, SIGBUS and the timer signal
+ * unblocked; calls from another stack than the thread's own are refused.
  *
  * Memories. Each linear memory reserves 8 GiB + 64 KiB of address space
  * (PROT_NONE) and makes the first `size` bytes accessible: every address a

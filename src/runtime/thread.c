@@ -62,6 +62,10 @@ static wudf_status thread_new(wudf_rt_thread **out, wudf_error *err) {
   wudf_status st = wudf_rt_stack_bounds(t, err);
   if (st == WUDF_OK) st = wudf_rt_altstack_ensure(t, err);
   if (st != WUDF_OK) goto fail;
+  /* Thread pools often start their threads with every signal blocked: the
+   * time limit would then never fire, and a blocked SIGSEGV makes the
+   * kernel kill the process on the first out-of-bounds access. */
+  wudf_rt_signals_unblock();
   if (pthread_setspecific(g_key, t) != 0) {
     st = wudf_fail(err, WUDF_ERR_NOMEM, "registering thread state");
     goto fail;
@@ -75,6 +79,14 @@ fail:
   return st;
 }
 
+/* Stack exhaustion is caught by the fault below the thread's own stack. On
+ * another stack (makecontext, a coroutine library) generated code would run
+ * over whatever memory lies below it. */
+static bool on_thread_stack(const wudf_rt_thread *t) {
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  return sp >= t->stack_lo && sp < t->stack_hi;
+}
+
 /* Everything that can fail before the call starts: no trap can happen yet. */
 static wudf_status call_enter(const wudf_rt_call_opts *opts,
                               wudf_rt_thread **out, wudf_error *err) {
@@ -85,6 +97,11 @@ static wudf_status call_enter(const wudf_rt_call_opts *opts,
     return wudf_fail(err, WUDF_ERR_ARG,
                      "wudf_rt_guarded called from inside a guarded call");
   if (!t && (st = thread_new(&t, err)) != WUDF_OK) return st;
+  if (!on_thread_stack(t))
+    return wudf_fail(err, WUDF_ERR_UNSUPPORTED,
+                     "running WebAssembly on a stack other than the thread's "
+                     "own (a coroutine's?) is not supported: stack "
+                     "exhaustion could not be caught there");
   if (opts->timeout_ms > 0 && (st = wudf_rt_timer_prepare(t, err)) != WUDF_OK)
     return st;
   *out = t;
