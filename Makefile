@@ -30,7 +30,7 @@ SPEC_OBJ  := $(SPEC_SRC:%.c=$(BUILD)/%.o)
 TESTSUITE ?= ../shared/wasm-testsuite
 
 .PHONY: all lib test check unit spectest asan fuzz format format-check clean help deps demo bench-load \
-        bench-batch examples-udfs
+        bench-batch examples-udfs bench
 
 all: lib $(BUILD)/wudf
 
@@ -46,6 +46,8 @@ help:
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make bench-load cold and warm module load times"
 	@echo "make bench-batch MAP/FILTER over Arrow columns, sandboxed vs native"
+	@echo "make bench      wudf vs native C, V8, DuckDB and pandas (~11 min);"
+	@echo "                writes docs/performance.md (COMPARE_ARGS: options)"
 	@echo "make format     clang-format every C file"
 
 deps:
@@ -110,6 +112,13 @@ examples-udfs: $(UDF_WASM)
 bench-batch: deps
 	$(MAKE) $(BUILD)/batch_bench $(UDF_WASM)
 	$(BUILD)/batch_bench $(BENCH_ARGS)
+
+# wudf side by side with native C, V8, DuckDB and pandas, in memory and CSV
+# to CSV; prints the tables and writes docs/performance.md. bench/run.sh
+# installs pandas (Debian) and DuckDB (npm ci in bench/) and builds the rest.
+bench: deps
+	$(MAKE) all $(UDF_WASM)
+	./bench/run.sh $(BUILD) $(COMPARE_ARGS)
 
 bench-load: deps
 	$(MAKE) $(BUILD)/load_time $(BUILD)/examples/udfs/calculate_adj_bal.wasm
