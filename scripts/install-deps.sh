@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential wabt clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
-  bubblewrap binaryen libjansson-dev clang-format"
+  libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3"
 
 missing=""
 for pkg in $PACKAGES; do
