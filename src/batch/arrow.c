@@ -116,6 +116,30 @@ static void owned_array_set(owned_array *p, int i, void *buf) {
   p->buffers[i] = buf;
 }
 
+wudf_arrow_owner *wudf_arrow_owner_new(void) {
+  return calloc(1, sizeof(owned_array));
+}
+
+void wudf_arrow_owner_free(wudf_arrow_owner *o) {
+  free(o);
+}
+
+void wudf_arrow_adopt(wudf_arrow_owner *o, struct ArrowArray *out,
+                      int64_t length, int64_t null_count, int64_t n_buffers,
+                      void *validity, void *values, void *data) {
+  owned_array *p = (owned_array *)o;
+  owned_array_set(p, 0, validity);
+  owned_array_set(p, 1, values);
+  owned_array_set(p, 2, data);
+  memset(out, 0, sizeof *out);
+  out->length = length;
+  out->null_count = null_count;
+  out->n_buffers = n_buffers;
+  out->buffers = p->buffers;
+  out->release = owned_array_release;
+  out->private_data = p;
+}
+
 /* Fills *out as an array of `length` rows with no buffers yet. */
 static owned_array *owned_array_new(int64_t length, int64_t n_buffers,
                                     struct ArrowArray *out) {

@@ -159,4 +159,16 @@ wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
  * i64 -> int64, f32 -> float32, f64 -> float64); false for others. */
 bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out);
 
+/* Arrays whose buffers were malloc'd elsewhere (the CSV reader): an owner
+ * is allocated first, so that nothing can fail once buffers are handed
+ * over; wudf_arrow_adopt() then makes *out own up to three buffers (NULL
+ * allowed), freed with free() by out->release. An owner not adopted is
+ * freed with wudf_arrow_owner_free(). */
+typedef struct wudf_arrow_owner wudf_arrow_owner;
+wudf_arrow_owner *wudf_arrow_owner_new(void);
+void wudf_arrow_owner_free(wudf_arrow_owner *o);
+void wudf_arrow_adopt(wudf_arrow_owner *o, struct ArrowArray *out,
+                      int64_t length, int64_t null_count, int64_t n_buffers,
+                      void *validity, void *values, void *data);
+
 #endif

@@ -1,6 +1,7 @@
 #include "common/fs.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,4 +31,16 @@ static void remove_at(int parent_fd, const char *name, int depth) {
 
 void wudf_remove_tree(int parent_fd, const char *name) {
   remove_at(parent_fd, name, 0);
+}
+
+wudf_status wudf_write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return WUDF_ERR_IO;
+    p += w;
+    n -= (size_t)w;
+  }
+  return WUDF_OK;
 }

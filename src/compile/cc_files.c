@@ -47,17 +47,6 @@ void wudf_cc_workdir_remove(const char *dir) {
   if (dir && *dir) wudf_remove_tree(AT_FDCWD, dir);
 }
 
-static wudf_status write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return WUDF_ERR_IO;
-    p += w;
-    n -= (size_t)w;
-  }
-  return WUDF_OK;
-}
-
 wudf_status wudf_cc_write_file(const char *dir, const char *name,
                                const void *data, size_t len, wudf_error *err) {
   char eb[128];
@@ -65,7 +54,7 @@ wudf_status wudf_cc_write_file(const char *dir, const char *name,
   if (!path) return wudf_fail(err, WUDF_ERR_NOMEM, "file path");
   int fd =
       open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  wudf_status st = fd < 0 ? WUDF_ERR_IO : write_all(fd, data, len);
+  wudf_status st = fd < 0 ? WUDF_ERR_IO : wudf_write_all(fd, data, len);
   if (fd >= 0 && close(fd) != 0) st = WUDF_ERR_IO;
   if (st != WUDF_OK)
     wudf_fail(err, WUDF_ERR_IO, "writing %s: %s", path,

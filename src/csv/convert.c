@@ -330,41 +330,15 @@ wudf_status wudf_csv_builder_append(wudf_csv_builder *b, const uint8_t *buf,
 
 /* ---- Handing the buffers over as Arrow arrays --------------------------- */
 
-typedef struct csv_array {
-  const void *buffers[3];
-  void *owned[3];
-} csv_array;
-
-static void csv_array_release(struct ArrowArray *a) {
-  if (!a || !a->release) return;
-  csv_array *p = a->private_data;
-  if (p) {
-    for (int i = 0; i < 3; i++) free(p->owned[i]);
-    free(p);
-  }
-  a->buffers = NULL;
-  a->private_data = NULL;
-  a->release = NULL;
-}
-
-/* Moves column c's buffers into *a (p already allocated). */
-static void move_column(wudf_csv_colbuf *c, int64_t rows, csv_array *p,
+/* Moves column c's buffers into *a through owner o (already allocated). */
+static void move_column(wudf_csv_colbuf *c, int64_t rows, wudf_arrow_owner *o,
                         struct ArrowArray *a) {
   if (c->null_count == 0) {
     free(c->validity);
     c->validity = NULL;
   }
-  p->owned[0] = c->validity;
-  p->owned[1] = c->values;
-  p->owned[2] = c->data;
-  for (int i = 0; i < 3; i++) p->buffers[i] = p->owned[i];
-  memset(a, 0, sizeof *a);
-  a->length = rows;
-  a->null_count = c->null_count;
-  a->n_buffers = c->type == WUDF_TYPE_UTF8 ? 3 : 2;
-  a->buffers = p->buffers;
-  a->release = csv_array_release;
-  a->private_data = p;
+  wudf_arrow_adopt(o, a, rows, c->null_count, c->type == WUDF_TYPE_UTF8 ? 3 : 2,
+                   c->validity, c->values, c->data);
   c->validity = c->values = c->data = NULL;
   c->data_len = c->data_cap = 0;
   c->null_count = 0;
@@ -375,12 +349,12 @@ wudf_status wudf_csv_builder_finish(wudf_csv_builder *b, char *const *names,
   uint32_t n = b->ncols;
   wudf_status st = WUDF_ERR_NOMEM;
   memset(out, 0, sizeof *out);
-  csv_array **priv = calloc(n ? n : 1, sizeof *priv);
+  wudf_arrow_owner **priv = calloc(n ? n : 1, sizeof *priv);
   out->columns = calloc(n ? n : 1, sizeof *out->columns);
   out->schemas = calloc(n ? n : 1, sizeof *out->schemas);
   if (!priv || !out->columns || !out->schemas) goto fail;
   for (uint32_t i = 0; i < n; i++)
-    if (!(priv[i] = calloc(1, sizeof **priv))) goto fail;
+    if (!(priv[i] = wudf_arrow_owner_new())) goto fail;
   for (uint32_t i = 0; i < n; i++) {
     st = wudf_arrow_schema_new(b->cols[i].type, names[i], true,
                                &out->schemas[i], err);
@@ -396,7 +370,7 @@ wudf_status wudf_csv_builder_finish(wudf_csv_builder *b, char *const *names,
   free(priv);
   return WUDF_OK;
 fail:
-  for (uint32_t i = 0; priv && i < n; i++) free(priv[i]);
+  for (uint32_t i = 0; priv && i < n; i++) wudf_arrow_owner_free(priv[i]);
   free(priv);
   for (uint32_t i = 0; out->schemas && i < n; i++)
     if (out->schemas[i].release) out->schemas[i].release(&out->schemas[i]);

@@ -13,21 +13,6 @@
 #include "load/wasm_info.h"
 #include "run/run_internal.h"
 
-static const char *wasm_type_str(uint8_t t) {
-  switch (t) {
-    case WUDF_WASM_I32:
-      return "i32";
-    case WUDF_WASM_I64:
-      return "i64";
-    case WUDF_WASM_F32:
-      return "f32";
-    case WUDF_WASM_F64:
-      return "f64";
-    default:
-      return "a reference or vector";
-  }
-}
-
 /* Whether the module's wudf.udfs section declares `function`. A section that
  * does not parse counts as declaring it: loading it reports the problem. */
 static bool section_declares(const uint8_t *bytes, const wudf_wasm_info *info,
@@ -85,7 +70,7 @@ static wudf_status derive_param(const wudf_wasm_functype *ft, uint32_t *p,
                      "argument %u (%s) of '%s' cannot be passed as WebAssembly "
                      "parameter %u (%s)%s",
                      j + 1, wudf_type_str(col), sig->name, *p + 1,
-                     wasm_type_str(w[0]),
+                     wudf_wasm_valtype_str(w[0]),
                      col == WUDF_TYPE_UTF8 ? ": a string takes two i32" : "");
   sig->params[j] = t;
   *p += need;
@@ -120,13 +105,13 @@ static wudf_status derive_result(const wudf_wasm_functype *ft, wudf_run_op op,
     return wudf_fail(err, WUDF_ERR_TYPE,
                      "FILTER needs a function returning bool or int32 (i32); "
                      "export '%s' returns %s",
-                     sig->name, wasm_type_str(r));
+                     sig->name, wudf_wasm_valtype_str(r));
   return wudf_fail(err, WUDF_ERR_TYPE,
                    "the declared result type %s needs a WebAssembly result "
                    "%s, but export '%s' returns %s",
                    wudf_type_str(declared),
-                   wasm_type_str(wasm_of_type(declared)), sig->name,
-                   wasm_type_str(r));
+                   wudf_wasm_valtype_str(wasm_of_type(declared)), sig->name,
+                   wudf_wasm_valtype_str(r));
 }
 
 static wudf_status derive_sig(const wudf_wasm_info *info, const char *function,

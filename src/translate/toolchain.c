@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/sha256.h"
 #include "common/strbuf.h"
 #include "translate/process.h"
@@ -54,17 +55,6 @@ static const char *errstr(int e, char *buf, size_t n) {
   return strerror_r(e, buf, n);
 }
 
-static wudf_status write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return WUDF_ERR_IO;
-    p += w;
-    n -= (size_t)w;
-  }
-  return WUDF_OK;
-}
-
 /* Writes the concatenation of `n` parts to `path` (created or truncated). */
 static wudf_status write_parts(const char *path, const char *const parts[],
                                const size_t lens[], size_t n, wudf_error *err) {
@@ -73,7 +63,7 @@ static wudf_status write_parts(const char *path, const char *const parts[],
       open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) goto fail;
   for (size_t i = 0; i < n; i++)
-    if (write_all(fd, parts[i], lens[i]) != WUDF_OK) goto fail;
+    if (wudf_write_all(fd, parts[i], lens[i]) != WUDF_OK) goto fail;
   if (close(fd) != 0) {
     fd = -1;
     goto fail;
