@@ -99,23 +99,8 @@ static wudf_module *g_module;
 /* The module is compiled once for the whole file. */
 static wudf_module *udf_module(void) {
   if (g_module) return g_module;
-  size_t len;
-  uint8_t *bytes = test_c_to_wasm(k_udfs_c, &len);
-  if (!bytes) return NULL;
-  wudf_udf_sig sigs[NSIGS];
-  wudf_error err = {0};
-  for (size_t i = 0; i < NSIGS; i++)
-    if (wudf_udf_sig_parse(k_sigs[i], strlen(k_sigs[i]), &sigs[i], &err)) {
-      fprintf(stderr, "    %s: %s\n", k_sigs[i], err.message);
-      free(bytes);
-      return NULL;
-    }
   g_engine = test_engine(NULL, NULL);
-  wudf_load_options o = {"udfs.wasm", sigs, (uint32_t)NSIGS};
-  if (g_engine &&
-      wudf_module_load_ex(g_engine, bytes, len, &o, &g_module, &err) != WUDF_OK)
-    fprintf(stderr, "    load: %s\n", err.message);
-  free(bytes);
+  g_module = test_load_c_udfs(g_engine, k_udfs_c, k_sigs, NSIGS, "udfs.wasm");
   return g_module;
 }
 

@@ -54,28 +54,12 @@ static wudf_engine *engine(void) {
   return g_engine;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf) buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
 /* tests/hostile/<file> as a module: C compiled with clang-19, WAT assembled
  * with wat2wasm. NULL (and a message on stderr) if that fails. */
 static uint8_t *hostile_bytes(const char *file, size_t *len) {
   char path[256];
   snprintf(path, sizeof path, HOSTILE_DIR "%s", file);
-  char *text = read_text(path);
+  char *text = (char *)test_read_file(path, NULL);
   size_t n = strlen(file);
   uint8_t *bytes = NULL;
   if (text && n > 2 && !strcmp(file + n - 2, ".c"))

@@ -78,23 +78,8 @@ static wudf_module *g_module;
 
 static wudf_module *udf_module(void) {
   if (g_module) return g_module;
-  size_t len;
-  uint8_t *bytes = test_c_to_wasm(k_udfs_c, &len);
-  if (!bytes) return NULL;
-  wudf_udf_sig sigs[NSIGS];
-  wudf_error err = {0};
-  for (size_t i = 0; i < NSIGS; i++)
-    if (wudf_udf_sig_parse(k_sigs[i], strlen(k_sigs[i]), &sigs[i], &err)) {
-      fprintf(stderr, "    %s: %s\n", k_sigs[i], err.message);
-      free(bytes);
-      return NULL;
-    }
   g_engine = test_engine(NULL, NULL);
-  wudf_load_options o = {"udfs.wasm", sigs, (uint32_t)NSIGS};
-  if (g_engine &&
-      wudf_module_load_ex(g_engine, bytes, len, &o, &g_module, &err) != WUDF_OK)
-    fprintf(stderr, "    load: %s\n", err.message);
-  free(bytes);
+  g_module = test_load_c_udfs(g_engine, k_udfs_c, k_sigs, NSIGS, "udfs.wasm");
   return g_module;
 }
 
@@ -102,22 +87,6 @@ static wudf_module *udf_module(void) {
 
 static void tmp_path(char *buf, size_t size, const char *name) {
   snprintf(buf, size, "%s/%s", test_tmpdir(), name);
-}
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf) buf[n] = '\0';
-  fclose(f);
-  return buf;
 }
 
 static bool write_text(const char *path, const char *text) {
@@ -181,7 +150,7 @@ static char *run_to_text(wudf_run_options *o, const char *input,
   o->input_path = input;
   o->output_path = out;
   *st = wudf_run(o, stats, err);
-  return *st == WUDF_OK ? read_text(out) : NULL;
+  return *st == WUDF_OK ? (char *)test_read_file(out, NULL) : NULL;
 }
 
 static void base_options(wudf_run_options *o, const char *fn,
@@ -203,7 +172,7 @@ typedef bool (*row_check)(char **in, const char *result);
 
 static bool check_lines(char *text, const char *input, int64_t rows,
                         row_check check, int64_t *bad) {
-  char *in_text = read_text(input);
+  char *in_text = (char *)test_read_file(input, NULL);
   char *in_save = NULL, *out_save = NULL;
   char *in_line = strtok_r(in_text, "\n", &in_save);
   char *out_line = strtok_r(text, "\n", &out_save);
@@ -335,7 +304,7 @@ TEST(run_map_every_type) {
 
 /* Lines of `input` (after the header) for which keep(fields) holds. */
 static char *expected_filter(const char *input, bool (*keep)(char **)) {
-  char *in = read_text(input);
+  char *in = (char *)test_read_file(input, NULL);
   size_t cap = strlen(in) + 1, len = 0;
   char *out = calloc(1, cap);
   char *save = NULL;
@@ -726,7 +695,7 @@ TEST(run_failed_run_leaves_output_untouched) {
   o.output_path = out;
   wudf_error err = {0};
   CHECK_STATUS(wudf_run(&o, NULL, &err), WUDF_TRAP_DIV_BY_ZERO, &err);
-  char *text = read_text(out);
+  char *text = (char *)test_read_file(out, NULL);
   bool same = text && !strcmp(text, "OLD CONTENT\n");
   free(text);
   CHECK(same);
@@ -742,7 +711,7 @@ TEST(run_failed_run_leaves_output_untouched) {
   CHECK_STATUS(wudf_run(&o, NULL, &err), WUDF_OK, &err);
   struct stat sb;
   CHECK(stat(out, &sb) == 0 && (sb.st_mode & 0777) == 0640);
-  text = read_text(out);
+  text = (char *)test_read_file(out, NULL);
   same = text && !strncmp(text, "x,name,minus7_RESULT\n", 21);
   free(text);
   CHECK(same);

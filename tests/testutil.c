@@ -7,7 +7,7 @@
 
 #include "harness.h"
 
-static uint8_t *read_all(const char *path, size_t *len) {
+uint8_t *test_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   fseek(f, 0, SEEK_END);
@@ -19,8 +19,32 @@ static uint8_t *read_all(const char *path, size_t *len) {
     buf = NULL;
   }
   fclose(f);
-  if (buf) *len = (size_t)n;
+  if (buf) buf[n] = 0;
+  if (buf && len) *len = (size_t)n;
   return buf;
+}
+
+wudf_module *test_load_c_udfs(wudf_engine *e, const char *c_source,
+                              const char *const *sigs, size_t nsigs,
+                              const char *name) {
+  if (!e || nsigs > 64) return NULL;
+  size_t len;
+  uint8_t *bytes = test_c_to_wasm(c_source, &len);
+  if (!bytes) return NULL;
+  wudf_udf_sig parsed[64];
+  wudf_error err = {0};
+  wudf_module *m = NULL;
+  for (size_t i = 0; i < nsigs; i++)
+    if (wudf_udf_sig_parse(sigs[i], strlen(sigs[i]), &parsed[i], &err)) {
+      fprintf(stderr, "    %s: %s\n", sigs[i], err.message);
+      free(bytes);
+      return NULL;
+    }
+  wudf_load_options o = {name, parsed, (uint32_t)nsigs};
+  if (wudf_module_load_ex(e, bytes, len, &o, &m, &err) != WUDF_OK)
+    fprintf(stderr, "    load: %s\n", err.message);
+  free(bytes);
+  return m;
 }
 
 uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
@@ -36,7 +60,7 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
   snprintf(cmd, sizeof cmd, "wat2wasm %s '%s' -o '%s'", flags ? flags : "", src,
            dst);
   if (system(cmd) != 0) return NULL;
-  return read_all(dst, len);
+  return test_read_file(dst, len);
 }
 
 wudf_engine *test_engine(const char *subdir, const wudf_limits *limits) {
@@ -78,5 +102,5 @@ uint8_t *test_c_to_wasm(const char *c_source, size_t *len) {
            "-mexec-model=reactor -o '%s' '%s'",
            dst, src);
   if (system(cmd) != 0) return NULL;
-  return read_all(dst, len);
+  return test_read_file(dst, len);
 }

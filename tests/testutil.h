@@ -16,6 +16,16 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len);
  * malloc'd buffer or NULL. */
 uint8_t *test_c_to_wasm(const char *c_source, size_t *len);
 
+/* The contents of a file, NUL-terminated (not counted in *len, which may be
+ * NULL); malloc'd, or NULL. */
+uint8_t *test_read_file(const char *path, size_t *len);
+
+/* Compiles C source (test_c_to_wasm) and loads it with the UDF signatures
+ * `sigs` (text form) declared; NULL (with the reason on stderr) on error. */
+wudf_module *test_load_c_udfs(wudf_engine *e, const char *c_source,
+                              const char *const *sigs, size_t nsigs,
+                              const char *name);
+
 /* An engine whose cache is `subdir` under the run's temporary directory
  * (NULL: a cache shared by the whole run). Uses `limits` when not NULL. */
 wudf_engine *test_engine(const char *subdir, const wudf_limits *limits);
