@@ -756,7 +756,8 @@ TEST(run_cancel_and_timeout) {
   wudf_run_stats stats;
   CHECK_STATUS(wudf_run(&o, &stats, &err), WUDF_TRAP_TIMEOUT, &err);
   CHECK_CONTAINS(err.message, "'spin'");
-  CHECK_CONTAINS(err.message, "line 2 of ");
+  /* A time limit does not say which row was running: the batch's lines. */
+  CHECK_CONTAINS(err.message, "on lines 2 to ");
   CHECK(access(out, F_OK) != 0);
 }
 

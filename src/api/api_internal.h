@@ -98,11 +98,15 @@ wudf_status wudf_module_collect_udfs(wudf_module *module, const uint8_t *bytes,
                                      wudf_error *err);
 
 /* instance.c: running guest code on an instance. prepare() rebuilds the
- * instance if a trap left it unusable and clears its output; guarded() runs
- * body(arg) under the instance's limits and marks it for rebuilding if it
- * traps; report() fills err for a failed guarded() ("<module>: <what>:
- * <trap>"). */
+ * instance if a trap left it unusable and clears its output; rebuild() only
+ * rebuilds; guarded() runs body(arg) under the instance's limits and marks it
+ * for rebuilding if it traps; report() fills err for a failed guarded()
+ * ("<module>: <what>: <trap>"). rewind_output() drops the output written
+ * since it was `len` bytes long. */
 wudf_status wudf_instance_prepare(wudf_instance *instance, wudf_error *err);
+wudf_status wudf_instance_rebuild(wudf_instance *instance, wudf_error *err);
+void wudf_instance_rewind_output(wudf_instance *instance, size_t len,
+                                 bool truncated);
 wudf_status wudf_instance_guarded(wudf_instance *instance, wudf_rt_body body,
                                   void *arg, wudf_rt_outcome *outcome);
 wudf_status wudf_instance_report(const wudf_instance *instance,

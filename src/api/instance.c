@@ -194,14 +194,25 @@ static wudf_status pack_args(const wudf_instance *inst,
   return WUDF_OK;
 }
 
+wudf_status wudf_instance_rebuild(wudf_instance *inst, wudf_error *err) {
+  if (!inst->needs_rebuild) return WUDF_OK;
+  discard(inst);
+  return instantiate(inst, err);
+}
+
 wudf_status wudf_instance_prepare(wudf_instance *inst, wudf_error *err) {
-  if (inst->needs_rebuild) {
-    discard(inst);
-    wudf_status st = instantiate(inst, err);
-    if (st != WUDF_OK) return st;
-  }
-  wudf_wasi_ctx_clear_output(&inst->wasi);
-  return WUDF_OK;
+  wudf_status st = wudf_instance_rebuild(inst, err);
+  if (st == WUDF_OK) wudf_wasi_ctx_clear_output(&inst->wasi);
+  return st;
+}
+
+void wudf_instance_rewind_output(wudf_instance *inst, size_t len,
+                                 bool truncated) {
+  wudf_wasi_ctx *w = &inst->wasi;
+  if (len > w->out_len) return;
+  w->out_len = len;
+  w->truncated = truncated;
+  if (w->out) w->out[len] = '\0';
 }
 
 wudf_status wudf_instance_guarded(wudf_instance *inst, wudf_rt_body body,

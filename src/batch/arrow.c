@@ -83,11 +83,25 @@ static bool values_bytes(wudf_type type, int64_t rows, size_t *out) {
   return true;
 }
 
-/* Number of set bits among bits [from, from + n) of `bits`. */
-static int64_t count_set_bits(const uint8_t *bits, int64_t from, int64_t n) {
+/* Set bits of a 64-bit word, without the popcnt instruction (not in the
+ * x86-64 baseline: __builtin_popcount becomes a call into libgcc). */
+static int popcount64(uint64_t x) {
+  x -= (x >> 1) & UINT64_C(0x5555555555555555);
+  x = (x & UINT64_C(0x3333333333333333)) +
+      ((x >> 2) & UINT64_C(0x3333333333333333));
+  x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+  return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+int64_t wudf_bits_count(const uint8_t *bits, int64_t from, int64_t n) {
   int64_t count = 0, i = from, end = from + n;
   for (; i < end && (i & 7); i++) count += (bits[i >> 3] >> (i & 7)) & 1;
-  for (; i + 8 <= end; i += 8) count += __builtin_popcount(bits[i >> 3]);
+  for (; i + 64 <= end; i += 64) {
+    uint64_t w;
+    memcpy(&w, bits + (i >> 3), 8);
+    count += popcount64(w);
+  }
+  for (; i + 8 <= end; i += 8) count += popcount64(bits[i >> 3]);
   for (; i < end; i++) count += (bits[i >> 3] >> (i & 7)) & 1;
   return count;
 }
@@ -184,6 +198,52 @@ fail:
                    (long long)length, wudf_type_str(type));
 }
 
+wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
+                                  uint8_t *validity, struct ArrowArray *out,
+                                  wudf_error *err) {
+  size_t bytes;
+  if (!out || !type_known(type) || type == WUDF_TYPE_UTF8 || length < 0) {
+    free(validity);
+    return wudf_fail(err, WUDF_ERR_ARG,
+                     "cannot make a fixed-width array of type %s, %lld rows",
+                     wudf_type_str(type), (long long)length);
+  }
+  if (!values_bytes(type, length, &bytes)) {
+    free(validity);
+    return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows of %s are too many",
+                     (long long)length, wudf_type_str(type));
+  }
+  void *values = malloc(bytes ? bytes : 1);
+  owned_array *p = values ? owned_array_new(length, 2, out) : NULL;
+  if (!p) {
+    free(values);
+    free(validity);
+    memset(out, 0, sizeof *out);
+    return wudf_fail(err, WUDF_ERR_NOMEM,
+                     "out of memory for an array of %lld rows of %s",
+                     (long long)length, wudf_type_str(type));
+  }
+  owned_array_set(p, 0, validity);
+  owned_array_set(p, 1, values);
+  out->null_count = validity ? -1 : 0;
+  return WUDF_OK;
+}
+
+void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity) {
+  owned_array *p = a->private_data;
+  free(p->owned[0]);
+  owned_array_set(p, 0, validity);
+  a->null_count = validity ? -1 : 0;
+}
+
+void wudf_arrow_drop_validity(struct ArrowArray *a) {
+  if (!a || a->release != owned_array_release) return;
+  owned_array *p = a->private_data;
+  free(p->owned[0]);
+  owned_array_set(p, 0, NULL);
+  a->null_count = 0;
+}
+
 void wudf_arrow_finish_nulls(struct ArrowArray *a) {
   if (!a || !a->buffers || a->length < 0 || a->offset < 0) return;
   const uint8_t *bits = a->buffers[0];
@@ -191,7 +251,7 @@ void wudf_arrow_finish_nulls(struct ArrowArray *a) {
     a->null_count = 0;
     return;
   }
-  a->null_count = a->length - count_set_bits(bits, a->offset, a->length);
+  a->null_count = a->length - wudf_bits_count(bits, a->offset, a->length);
   if (a->null_count != 0 || a->release != owned_array_release) return;
   owned_array *p = a->private_data;
   free(p->owned[0]);
@@ -592,7 +652,7 @@ static wudf_status check_nulls(const struct ArrowArray *a, wudf_column *c,
                      label, (long long)a->null_count);
   int64_t nulls = a->null_count;
   if (nulls == -1)
-    nulls = bits ? a->length - count_set_bits(bits, a->offset, a->length) : 0;
+    nulls = bits ? a->length - wudf_bits_count(bits, a->offset, a->length) : 0;
   c->validity = nulls > 0 ? bits : NULL;
   return WUDF_OK;
 }

@@ -27,15 +27,15 @@ typedef struct batch_ctx {
   wudf_column cols[WUDF_MAX_UDF_PARAMS];
   wudf_shim_batch b;
   const void *values0[WUDF_MAX_UDF_PARAMS]; /* row 0 of each parameter */
-  void *out0;                               /* row 0 of the result */
   int64_t start;                            /* first row of the chunk */
   bool strings;                             /* strings cross the boundary */
   uint8_t *valid;                           /* owned: combined validity */
   void *widened[WUDF_MAX_UDF_PARAMS];       /* owned: widened columns */
   struct ArrowArray out;                    /* fixed-width or bool result */
-  wudf_array_builder *strings_out;          /* utf8 result */
-  int64_t next_row;                         /* utf8: rows appended so far */
+  wudf_string_results strings_out;          /* utf8 result */
   wasm_rt_memory_t *mem;
+  bool track_rows; /* every chunk stores its row index (keep_state_on_trap) */
+  volatile int in_loop; /* the chunk's batch loop has started */
 } batch_ctx;
 
 static size_t type_size(wudf_type t) {
@@ -182,8 +182,19 @@ static wudf_status bind_values(batch_ctx *c, uint32_t j, wudf_error *err) {
   return WUDF_OK;
 }
 
-static void put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
-                       uint32_t len);
+static uint64_t put_string(wudf_shim_batch *b, int64_t row, uint32_t ptr,
+                           uint32_t len, uint64_t end);
+
+/* Bytes the string arguments of the batch hold: a guess at the results'. */
+static uint64_t string_bytes_in(const batch_ctx *c) {
+  uint64_t total = 0;
+  for (uint32_t j = 0; j < c->sig->nparams; j++)
+    if (c->sig->params[j] == WUDF_TYPE_UTF8) {
+      const int32_t *o = c->values0[j];
+      total += (uint64_t)(o[c->n] - o[0]);
+    }
+  return total ? total : (uint64_t)c->n * 16;
+}
 
 static wudf_status bind(batch_ctx *c, wudf_error *err) {
   wudf_status st = combine_validity(c, err);
@@ -198,11 +209,9 @@ static wudf_status bind(batch_ctx *c, wudf_error *err) {
   c->b.put_string = put_string;
   c->b.row = -1;
   if (c->sig->result == WUDF_TYPE_UTF8)
-    return wudf_array_builder_new(WUDF_TYPE_UTF8, c->n, &c->strings_out, err);
-  st = wudf_arrow_new_fixed(c->sig->result, c->n, c->valid != NULL, &c->out,
-                            err);
-  if (st == WUDF_OK) c->out0 = (void *)c->out.buffers[1];
-  return st;
+    return wudf_string_results_init(&c->strings_out, c->n, string_bytes_in(c),
+                                    err);
+  return wudf_arrow_new_values(c->sig->result, c->n, NULL, &c->out, err);
 }
 
 /* Rows in the chunk starting at c->start. */
@@ -235,17 +244,25 @@ static void select_chunk(batch_ctx *c, int64_t rows) {
     }
     c->b.param_valid_offset[j] = c->cols[j].offset + s;
   }
+  if (c->sig->result == WUDF_TYPE_UTF8) {
+    c->b.mem = c->mem;
+    c->b.str_offsets = c->strings_out.offsets + s;
+    c->b.str_data = c->strings_out.data;
+    c->b.str_cap = c->strings_out.cap;
+    return;
+  }
+  void *out0 = (void *)c->out.buffers[1];
   if (c->sig->result == WUDF_TYPE_BOOL)
-    c->b.out = (uint8_t *)c->out0 + s / 8;
-  else if (c->out0)
-    c->b.out = (char *)c->out0 + s * (int64_t)type_size(c->sig->result);
+    c->b.out = (uint8_t *)out0 + s / 8;
+  else
+    c->b.out = (char *)out0 + s * (int64_t)type_size(c->sig->result);
 }
 
 static void batch_reset(batch_ctx *c) {
   free(c->valid);
   for (uint32_t j = 0; j < WUDF_MAX_UDF_PARAMS; j++) free(c->widened[j]);
   if (c->out.release) c->out.release(&c->out);
-  wudf_array_builder_free(c->strings_out);
+  wudf_string_results_reset(&c->strings_out);
 }
 
 /* --- inside the guarded call --------------------------------------------- */
@@ -288,68 +305,146 @@ static void batch_body(void *arg) {
     m->desc->exports[m->reset_export].invoke(c->inst->storage, NULL, NULL);
   for (uint32_t j = 0; j < c->sig->nparams; j++)
     if (c->sig->params[j] == WUDF_TYPE_UTF8) copy_strings(c, j);
+  c->in_loop = 1;
   m->desc->udfs[c->k].batch(c->inst->storage, &c->b);
 }
 
-/* Called by the batch loop right after each call returning utf8. */
-static void put_string(wudf_shim_batch *b, int64_t chunk_row, uint32_t ptr,
-                       uint32_t len) {
+/* Called by the batch loop for a string result that lies outside memory or
+ * does not fit in the buffer: traps, or stores it and returns the new end.
+ * Errors are reported for the first bad row in row order, so the rows before
+ * this one are checked for UTF-8 before an out-of-bounds result is. */
+static uint64_t put_string(wudf_shim_batch *b, int64_t chunk_row, uint32_t ptr,
+                           uint32_t len, uint64_t end) {
   batch_ctx *c = b->host;
-  int64_t row = c->start + chunk_row;
-  wudf_status st = WUDF_OK;
-  const char *why = NULL;
+  wudf_string_results *r = &c->strings_out;
+  b->row = chunk_row;
+  if ((uint64_t)ptr + len > c->mem->size) {
+    int64_t bad =
+        wudf_string_results_first_invalid(r, c->start, c->start + chunk_row);
+    if (bad >= 0) {
+      b->row = bad - c->start;
+      wudf_rt_trap_detail(WUDF_ERR_TYPE,
+                          "the string result (%d bytes) is not valid UTF-8",
+                          r->offsets[bad + 1] - r->offsets[bad]);
+    }
+    wudf_rt_trap_detail(WUDF_TRAP_OOB,
+                        "the string result (%u bytes at address %u) lies "
+                        "outside the module's memory",
+                        len, ptr);
+  }
   wudf_rt_host_enter();
-  for (; st == WUDF_OK && c->next_row < row; c->next_row++)
-    st = wudf_array_builder_append_null(c->strings_out);
-  if ((uint64_t)ptr + len > c->mem->size)
-    why = "lies outside the module's memory";
-  else if (!wudf_utf8_valid(c->mem->data + ptr, len))
-    why = "is not valid UTF-8";
-  else if (st == WUDF_OK)
-    st = wudf_array_builder_append_valid_utf8(
-        c->strings_out, (const char *)c->mem->data + ptr, len);
-  c->next_row = row + 1;
+  wudf_status st = wudf_string_results_reserve(r, end + len);
   wudf_rt_host_leave();
-  if (why)
-    wudf_rt_trap_detail(why[0] == 'l' ? WUDF_TRAP_OOB : WUDF_ERR_TYPE,
-                        "the string result (%u bytes at address %u) %s", len,
-                        ptr, why);
+  if (st == WUDF_ERR_LIMIT)
+    wudf_rt_trap_detail(st,
+                        "the string results of this batch pass 2 GiB, the "
+                        "most one Arrow utf8 array holds");
   if (st != WUDF_OK)
     wudf_rt_trap_detail(st, "storing the string result of %u bytes", len);
+  memcpy(r->data + end, c->mem->data + ptr, len);
+  b->str_data = r->data;
+  b->str_cap = r->cap;
+  if (!b->track_rows) b->row = -1;
+  return end + len;
 }
 
 /* --- results ------------------------------------------------------------- */
 
 static wudf_status finish(batch_ctx *c, struct ArrowArray *out,
                           wudf_error *err) {
-  if (c->strings_out) {
-    wudf_status st = WUDF_OK;
-    for (; st == WUDF_OK && c->next_row < c->n; c->next_row++)
-      st = wudf_array_builder_append_null(c->strings_out);
-    if (st == WUDF_OK)
-      st = wudf_array_builder_finish(c->strings_out, NULL, out, NULL, err);
-    return st;
-  }
-  if (c->valid)
-    memcpy((void *)c->out.buffers[0], c->valid, (size_t)((c->n + 7) / 8));
+  uint8_t *valid = c->valid;
+  c->valid = NULL; /* moved into the result */
+  if (c->sig->result == WUDF_TYPE_UTF8)
+    return wudf_string_results_finish(&c->strings_out, valid, out, err);
+  wudf_arrow_set_validity(&c->out, valid);
   wudf_arrow_finish_nulls(&c->out);
   *out = c->out;
   c->out.release = NULL; /* moved */
   return WUDF_OK;
 }
 
-static wudf_status fail_batch(batch_ctx *c, const wudf_rt_outcome *o,
-                              wudf_error *err) {
+/* Fills err for a chunk that failed: "... calling 'f' on row 7: ...", "...
+ * on rows 0 to 65535: ..." when only the chunk is known, or "... preparing
+ * a batch for 'f': ..." before the loop started. */
+static wudf_status fail_chunk(batch_ctx *c, const wudf_rt_outcome *o,
+                              int64_t row, wudf_error *err) {
   char what[300];
-  int64_t row = c->b.row >= 0 ? c->start + c->b.row : -1;
-  if (row >= 0)
+  int64_t first = row, last = row;
+  if (row >= 0) {
     snprintf(what, sizeof what, "calling '%s' on row %lld", c->sig->name,
              (long long)row);
-  else
+  } else if (c->in_loop) {
+    first = c->start;
+    last = c->start + c->b.n - 1;
+    snprintf(what, sizeof what, "calling '%s' on rows %lld to %lld",
+             c->sig->name, (long long)first, (long long)last);
+  } else {
     snprintf(what, sizeof what, "preparing a batch for '%s'", c->sig->name);
+  }
   wudf_status st = wudf_instance_report(c->inst, what, o, err);
-  if (err) err->row = row;
+  if (err) {
+    err->row = row;
+    err->first_row = first;
+    err->last_row = last;
+  }
   return st;
+}
+
+static wudf_status run_guarded(batch_ctx *c, bool track, wudf_rt_outcome *o) {
+  c->b.track_rows = track;
+  c->b.row = -1;
+  c->in_loop = 0;
+  return wudf_instance_guarded(c->inst, batch_body, c, o);
+}
+
+/* The batch loop stores no row index (it is faster without); when a chunk
+ * traps inside it, the chunk runs again on a rebuilt instance with row
+ * tracking on to name the row. Only for traps that recur: a time limit or
+ * an interrupt ends the call wherever it is, and with keep_state_on_trap
+ * the instance is not rebuilt (its loops always track rows). Output the
+ * first run printed is dropped, so that no row's output appears twice.
+ * Returns the row, with *o the outcome to report, or -1 (then *o is the
+ * first run's). */
+static int64_t locate_trap(batch_ctx *c, wudf_rt_outcome *o, size_t out_len,
+                           bool out_truncated) {
+  if (c->b.row >= 0) return c->b.row; /* put_string() named it */
+  if (!c->in_loop || c->track_rows || o->status == WUDF_TRAP_TIMEOUT ||
+      o->status == WUDF_TRAP_INTERRUPTED)
+    return -1;
+  wudf_error e;
+  wudf_error_init(&e);
+  if (wudf_instance_rebuild(c->inst, &e) != WUDF_OK) return -1;
+  wudf_instance_rewind_output(c->inst, out_len, out_truncated);
+  wudf_rt_outcome again;
+  if (run_guarded(c, true, &again) == WUDF_OK || !c->in_loop || c->b.row < 0 ||
+      again.status != o->status) {
+    c->in_loop = 1; /* the first run's trap was inside the loop */
+    return -1;
+  }
+  *o = again;
+  return c->b.row;
+}
+
+/* Runs the selected chunk, then checks its string results. */
+static wudf_status run_chunk(batch_ctx *c, wudf_error *err) {
+  size_t out_len = c->inst->wasi.out_len;
+  bool out_truncated = c->inst->wasi.truncated;
+  wudf_rt_outcome o;
+  if (run_guarded(c, c->track_rows, &o) != WUDF_OK) {
+    int64_t row = locate_trap(c, &o, out_len, out_truncated);
+    return fail_chunk(c, &o, row < 0 ? -1 : c->start + row, err);
+  }
+  if (c->sig->result != WUDF_TYPE_UTF8) return WUDF_OK;
+  int64_t bad = wudf_string_results_first_invalid(&c->strings_out, c->start,
+                                                  c->start + c->b.n);
+  if (bad < 0) return WUDF_OK;
+  const int32_t *off = c->strings_out.offsets;
+  memset(&o, 0, sizeof o);
+  o.status = WUDF_ERR_TYPE;
+  snprintf(o.detail, sizeof o.detail,
+           "the string result (%d bytes) is not valid UTF-8",
+           off[bad + 1] - off[bad]);
+  return fail_chunk(c, &o, bad, err);
 }
 
 static wudf_status run_map(wudf_instance *inst, const char *udf,
@@ -361,20 +456,19 @@ static wudf_status run_map(wudf_instance *inst, const char *udf,
   memset(&c, 0, sizeof c);
   c.inst = inst;
   c.m = inst->module;
+  c.track_rows = inst->config.keep_state_on_trap;
   int64_t k = find_udf(c.m, udf, err);
   if (k < 0) return WUDF_ERR_NOT_FOUND;
   c.k = (uint32_t)k;
   c.sig = &c.m->udfs[k];
   if (ncols && !columns) return wudf_fail(err, WUDF_ERR_ARG, "columns is NULL");
+  c.mem = wudf_instance_memory0(inst);
   wudf_status st = read_columns(&c, columns, schemas, ncols, err);
   if (st == WUDF_OK) st = bind(&c, err);
   if (st == WUDF_OK) st = wudf_instance_prepare(inst, err);
-  c.mem = wudf_instance_memory0(inst);
   for (c.start = 0; st == WUDF_OK && c.start < c.n; c.start += c.b.n) {
     select_chunk(&c, chunk_rows(&c));
-    wudf_rt_outcome o;
-    if (wudf_instance_guarded(inst, batch_body, &c, &o) != WUDF_OK)
-      st = fail_batch(&c, &o, err);
+    st = run_chunk(&c, err);
   }
   if (st == WUDF_OK) st = finish(&c, out, err);
   batch_reset(&c);
@@ -407,44 +501,24 @@ wudf_status wudf_instance_map(wudf_instance *inst, const char *udf,
   return st;
 }
 
-/* A selection from a bool or int32 result: true where true (non-zero) and
- * not NULL. */
-static int64_t select_bool(const struct ArrowArray *r, uint8_t *bits) {
-  const uint8_t *v = r->buffers[1], *valid = r->buffers[0];
-  size_t bytes = (size_t)((r->length + 7) / 8);
-  int64_t n = 0;
-  for (size_t i = 0; i < bytes; i++) {
-    bits[i] = valid ? (uint8_t)(v[i] & valid[i]) : v[i];
-    n += __builtin_popcount(bits[i]);
-  }
-  return n; /* bits past the length are 0: the batch loop never sets them */
-}
-
-static wudf_status select_rows(const struct ArrowArray *r, wudf_type type,
-                               struct ArrowArray *sel, int64_t *count,
-                               wudf_error *err) {
-  wudf_status st =
-      wudf_arrow_new_fixed(WUDF_TYPE_BOOL, r->length, false, sel, err);
+/* The selection from an int32 result: rows that are non-zero and not
+ * NULL. */
+static wudf_status select_int32(const struct ArrowArray *r,
+                                struct ArrowArray *sel, int64_t *count,
+                                wudf_error *err) {
+  int64_t n = r->length;
+  size_t bytes = (size_t)((n + 7) / 8);
+  wudf_status st = wudf_arrow_new_values(WUDF_TYPE_BOOL, n, NULL, sel, err);
   if (st != WUDF_OK) return st;
   uint8_t *bits = (uint8_t *)sel->buffers[1];
-  wudf_arrow_finish_nulls(sel);
-  if (type == WUDF_TYPE_BOOL) {
-    int64_t n = select_bool(r, bits);
-    if (count) *count = n;
-    return WUDF_OK;
-  }
   const uint8_t *valid = r->buffers[0];
-  int64_t n = 0;
-  for (int64_t i = 0; i < r->length; i++) {
-    bool keep = type == WUDF_TYPE_BOOL
-                    ? (((const uint8_t *)r->buffers[1])[i >> 3] >> (i & 7)) & 1
-                    : ((const int32_t *)r->buffers[1])[i] != 0;
-    if (valid && !((valid[i >> 3] >> (i & 7)) & 1)) keep = false;
-    if (!keep) continue;
-    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-    n++;
+  const int32_t *v = r->buffers[1];
+  memset(bits, 0, bytes);
+  for (int64_t i = 0; i < n; i++) {
+    bool keep = v[i] != 0 && (!valid || ((valid[i >> 3] >> (i & 7)) & 1));
+    bits[i >> 3] |= (uint8_t)((unsigned)keep << (i & 7));
   }
-  if (count) *count = n;
+  if (count) *count = wudf_bits_count(bits, 0, n);
   return WUDF_OK;
 }
 
@@ -467,7 +541,15 @@ wudf_status wudf_instance_filter(wudf_instance *inst, const char *udf,
   memset(&r, 0, sizeof r);
   wudf_status st = run_map(inst, udf, columns, schemas, ncols, &r, err);
   if (st != WUDF_OK) return st;
-  st = select_rows(&r, t, selection, selected, err);
-  r.release(&r);
-  return st;
+  if (t == WUDF_TYPE_INT32) {
+    st = select_int32(&r, selection, selected, err);
+    r.release(&r);
+    return st;
+  }
+  /* A bool result is the selection: the batch loop leaves the bits of rows
+   * with a NULL argument clear. */
+  wudf_arrow_drop_validity(&r);
+  if (selected) *selected = wudf_bits_count(r.buffers[1], 0, r.length);
+  *selection = r;
+  return WUDF_OK;
 }

@@ -103,10 +103,30 @@ wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
                                  bool with_validity, struct ArrowArray *out,
                                  wudf_error *err);
 
+/* Like wudf_arrow_new_fixed() but the values are not initialised (the caller
+   writes every element, every byte of a bitmap), and `validity` (malloc'd,
+   may be NULL) becomes buffers[0], owned by the array (freed on failure
+   too). null_count is -1 with a validity bitmap, else 0. */
+wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
+                                  uint8_t *validity, struct ArrowArray *out,
+                                  wudf_error *err);
+
+/* Replaces the validity bitmap of an array made by wudf_arrow_new_fixed() or
+   wudf_arrow_new_values() with `validity` (malloc'd, owned from now on; may
+   be NULL); null_count becomes -1, or 0 without a bitmap. */
+void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity);
+
+/* Frees the validity bitmap of an array made by wudf_arrow_new_fixed() or
+   wudf_arrow_new_values() and sets null_count to 0. */
+void wudf_arrow_drop_validity(struct ArrowArray *a);
+
+/* Number of set bits among bits [from, from + n) of `bits`. */
+int64_t wudf_bits_count(const uint8_t *bits, int64_t from, int64_t n);
+
 /* Sets null_count from the validity bitmap; frees the bitmap and sets
    buffers[0] = NULL when there are no nulls. (Only arrays from
-   wudf_arrow_new_fixed() have their bitmap freed; for others only null_count is
-   set.) */
+   wudf_arrow_new_fixed() or wudf_arrow_new_values() have their bitmap freed;
+   for others only null_count is set.) */
 void wudf_arrow_finish_nulls(struct ArrowArray *a);
 
 /* A schema for `type` (format and name are owned copies; `name` may be NULL,
@@ -158,6 +178,36 @@ wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
 /* The wudf type of a numeric WebAssembly value type byte (i32 -> int32,
  * i64 -> int64, f32 -> float32, f64 -> float64); false for others. */
 bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out);
+
+/* ---- String results of a batch ------------------------------------------ */
+
+/* The utf8 result of a MAP being built: row i's bytes are
+ * data[offsets[i] .. offsets[i + 1]). The batch loop writes offsets and data
+ * directly (translate/shim_abi.h); these functions allocate, grow, check and
+ * hand the buffers over. */
+typedef struct wudf_string_results {
+  int64_t n;        /* rows */
+  int32_t *offsets; /* n + 1, offsets[0] = 0 */
+  uint8_t *data;
+  uint64_t cap; /* bytes allocated for data, at most max */
+  uint64_t max; /* most data bytes: INT32_MAX (int32 offsets) */
+} wudf_string_results;
+
+/* Room for n rows and about `expect` bytes (grown on demand). */
+wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
+                                     uint64_t expect, wudf_error *err);
+/* Makes data hold at least `need` bytes: WUDF_OK, WUDF_ERR_LIMIT past
+ * r->max, or WUDF_ERR_NOMEM. Not async-signal-safe (realloc). */
+wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need);
+/* The first of rows [from, to) whose bytes are not valid UTF-8, or -1. */
+int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
+                                          int64_t from, int64_t to);
+/* Moves the buffers and `validity` (malloc'd, may be NULL; owned from now
+ * on, freed on failure too) into *out, a utf8 array. */
+wudf_status wudf_string_results_finish(wudf_string_results *r,
+                                       uint8_t *validity,
+                                       struct ArrowArray *out, wudf_error *err);
+void wudf_string_results_reset(wudf_string_results *r);
 
 /* Arrays whose buffers were malloc'd elsewhere (the CSV reader): an owner
  * is allocated first, so that nothing can fail once buffers are handed

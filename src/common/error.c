@@ -10,7 +10,7 @@ wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt,
     va_start(ap, fmt);
     err->status = status;
     err->exit_code = 0;
-    err->row = -1;
+    err->row = err->first_row = err->last_row = -1;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
   }
@@ -41,5 +41,5 @@ void wudf_error_prefix(wudf_error *err, const char *fmt, ...) {
 void wudf_error_init(wudf_error *err) {
   if (!err) return;
   memset(err, 0, sizeof *err);
-  err->row = -1;
+  err->row = err->first_row = err->last_row = -1;
 }

@@ -18,6 +18,7 @@
 
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,14 +46,16 @@ typedef struct wudf_rt_thread {
   volatile int32_t exit_code;
   const wudf_rt_call_opts *opts; /* of the running call */
   wudf_rt_outcome *outcome;      /* of the running call */
-  uint64_t deadline_ns;          /* CLOCK_MONOTONIC; 0: no time limit */
+  volatile uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: no time limit */
   pid_t tid;
   uintptr_t stack_lo, stack_hi; /* this thread's stack, from pthread */
   void *altstack;               /* mapping we installed (with guard page) */
   size_t altstack_len;
   timer_t timer;
   bool has_timer;
-  bool timer_armed;
+  /* When the timer fires (CLOCK_MONOTONIC ns), 0 when it is stopped.
+   * Written by the thread and its timer signal handler. */
+  _Atomic uint64_t timer_expiry_ns;
 } wudf_rt_thread;
 
 /* thread.c */
@@ -92,10 +95,10 @@ void wudf_rt_signals_unblock(void);
 void wudf_rt_timer_on_signal(int sig, siginfo_t *info, void *uctx);
 /* Creates t's timer (once per thread), aimed at t->tid. */
 wudf_status wudf_rt_timer_prepare(wudf_rt_thread *t, wudf_error *err);
-/* Sets t->deadline_ns and starts the timer. */
+/* Sets t->deadline_ns and makes sure the timer fires by then. */
 wudf_status wudf_rt_timer_arm(wudf_rt_thread *t, uint32_t timeout_ms,
                               wudf_error *err);
-/* Stops the timer if armed and clears the deadline. */
+/* Clears the deadline (the timer keeps running: see timer.c). */
 void wudf_rt_timer_disarm(wudf_rt_thread *t);
 /* Deletes t's timer. */
 void wudf_rt_timer_release(wudf_rt_thread *t);

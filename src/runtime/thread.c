@@ -44,7 +44,7 @@ static void after_fork_child(void) {
   if (!t) return;
   t->tid = gettid();
   t->has_timer = false;
-  t->timer_armed = false;
+  atomic_store(&t->timer_expiry_ns, 0);
 }
 
 static void key_create(void) {

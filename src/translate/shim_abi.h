@@ -20,7 +20,7 @@
 #ifndef WUDF_SHIM_ABI_H
 #define WUDF_SHIM_ABI_H
 
-#define WUDF_SHIM_ABI_VERSION 2
+#define WUDF_SHIM_ABI_VERSION 3
 
 /* A value crossing the shim, untyped; the type is known from the signature. */
 typedef union wudf_shim_val {
@@ -109,7 +109,7 @@ typedef struct wudf_shim_export {
  * str_base[j] + offsets[i] of length offsets[i + 1] - offsets[i], where
  * offsets = values[j] (int32). */
 typedef struct wudf_shim_batch {
-  int64_t n;
+  int64_t n; /* rows; the first is at a multiple of 8 in the bitmaps */
   const void *values[WUDF_SHIM_MAX_PARAMS];
   int64_t bit_offset[WUDF_SHIM_MAX_PARAMS];
   uint32_t str_base[WUDF_SHIM_MAX_PARAMS];
@@ -121,13 +121,26 @@ typedef struct wudf_shim_batch {
    * clear. */
   const uint8_t *param_valid[WUDF_SHIM_MAX_PARAMS];
   int64_t param_valid_offset[WUDF_SHIM_MAX_PARAMS];
-  /* Results: an array of the result type, a zeroed bitmap for bool; for
-   * utf8 each result goes to put_string() right after the call. */
+  /* Results of fixed width: an array of the result type, every element
+   * written (0 for skipped rows); bool: a bitmap, every byte written. */
   void *out;
-  void (*put_string)(struct wudf_shim_batch *b, int64_t row, uint32_t ptr,
-                     uint32_t len);
+  /* utf8 results are copied from `mem` into str_data, row i's bytes ending
+   * at str_offsets[i + 1]; str_offsets[0] is where the batch starts. When a
+   * result does not fit in str_cap bytes or lies outside memory, the loop
+   * calls put_string(), which stores it (growing str_data) and returns the
+   * new end, or traps. UTF-8 is checked by the host after the loop. */
+  wasm_rt_memory_t *mem;
+  int32_t *str_offsets;
+  uint8_t *str_data;
+  uint64_t str_cap;
+  uint64_t (*put_string)(struct wudf_shim_batch *b, int64_t row, uint32_t ptr,
+                         uint32_t len, uint64_t end);
   void *host;
-  /* The row being computed, for error messages. */
+  /* Non-zero: store each row's index in `row` before calling the UDF, so
+   * that a trap names its row. The loop is faster without. */
+  int32_t track_rows;
+  /* The row being computed, when track_rows is set or put_string() was
+   * called; -1 otherwise. */
   volatile int64_t row;
 } wudf_shim_batch;
 

@@ -481,7 +481,13 @@ static void batch_decls(wudf_strbuf *sb, const wudf_udf_sig *sig) {
                          "  const int64_t no%u = b->param_valid_offset[%u];\n",
                          j, j, j, j);
   }
-  if (sig->result != WUDF_TYPE_UTF8)
+  if (sig->result == WUDF_TYPE_UTF8)
+    wudf_strbuf_puts(sb,
+                     "  wasm_rt_memory_t *const mem = b->mem;\n"
+                     "  s32 *const oo = b->str_offsets;\n"
+                     "  uint8_t *sd = b->str_data;\n"
+                     "  u64 cap = b->str_cap, so = (u64)(u32)oo[0];\n");
+  else
     wudf_strbuf_printf(sb, "  %s *out = (%s *)b->out;\n",
                        column_ctype(sig->result), column_ctype(sig->result));
 }
@@ -530,6 +536,7 @@ static void batch_arg(wudf_strbuf *sb, const wudf_udf_sig *sig, uint32_t j) {
   if (sig->sees_nulls) wudf_strbuf_printf(sb, ", n%u", j);
 }
 
+/* Stores the result r of row i. */
 static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
   switch (sig->result) {
     case WUDF_TYPE_INT32:
@@ -545,13 +552,35 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
     case WUDF_TYPE_BOOL:
       /* Branch-free: on data where the result is unpredictable, a branch
        * is mispredicted on every other row (FILTERs ran 5x slower). */
-      wudf_strbuf_puts(
-          sb, "      out[i >> 3] |= (uint8_t)((u32)(r != 0) << (i & 7));\n");
+      wudf_strbuf_puts(sb, "      acc |= (u32)(r != 0) << (i & 7);\n");
       break;
     case WUDF_TYPE_UTF8:
-      wudf_strbuf_puts(sb,
-                       "      b->put_string(b, i, (u32)r, (u32)(r >> 32));\n");
+      /* The common case copies in place; the host handles the rest. */
+      wudf_strbuf_puts(
+          sb,
+          "      const u32 rp = (u32)r, rl = (u32)(r >> 32);\n"
+          "      if (LIKELY((u64)rp + rl <= mem->size && so + rl <= cap)) {\n"
+          "        __builtin_memcpy(sd + so, mem->data + rp, rl);\n"
+          "        so += rl;\n"
+          "      } else {\n"
+          "        so = b->put_string(b, i, rp, rl, so);\n"
+          "        sd = b->str_data;\n"
+          "        cap = b->str_cap;\n"
+          "      }\n"
+          "      oo[i + 1] = (s32)so;\n");
       break;
+  }
+}
+
+/* What a strict UDF's loop does with a row it skips (a NULL argument). */
+static const char *batch_skip(const wudf_udf_sig *sig) {
+  switch (sig->result) {
+    case WUDF_TYPE_BOOL:
+      return "continue;";
+    case WUDF_TYPE_UTF8:
+      return "{ oo[i + 1] = (s32)so; continue; }";
+    default:
+      return "{ out[i] = 0; continue; }";
   }
 }
 
@@ -569,23 +598,40 @@ static const char *result_ctype(wudf_type t) {
   }
 }
 
-/* One loop over the rows; `strict` skips rows whose bit in b->valid is
- * clear. The row index is stored before each call for error messages. */
-static void batch_loop(wudf_strbuf *sb, const wudf_shim_source *src,
-                       const wudf_wasm_export *ex, const wudf_udf_sig *sig,
-                       bool strict) {
-  wudf_strbuf_puts(sb, "    for (int64_t i = 0; i < n; i++) {\n");
+/* The body for row i: skip, track, call, store. */
+static void batch_row(wudf_strbuf *sb, const wudf_shim_source *src,
+                      const wudf_wasm_export *ex, const wudf_udf_sig *sig,
+                      bool strict, bool track) {
   if (strict)
-    wudf_strbuf_puts(sb,
-                     "      if (!((v[i >> 3] >> (i & 7)) & 1)) continue;\n");
+    wudf_strbuf_printf(sb, "      if (!((v[i >> 3] >> (i & 7)) & 1)) %s\n",
+                       batch_skip(sig));
+  if (track) wudf_strbuf_puts(sb, "      b->row = i;\n");
   batch_row_nulls(sb, sig);
-  wudf_strbuf_printf(
-      sb, "      b->row = i;\n      const %s r = ", result_ctype(sig->result));
+  wudf_strbuf_printf(sb, "      const %s r = ", result_ctype(sig->result));
   export_symbol(sb, src, ex);
   wudf_strbuf_puts(sb, "(I");
   for (uint32_t j = 0; j < sig->nparams; j++) batch_arg(sb, sig, j);
   wudf_strbuf_puts(sb, ");\n");
   batch_store(sb, sig);
+}
+
+/* One loop over the rows; `strict` skips rows whose bit in b->valid is
+ * clear, `track` stores the row index before each call. A bool result is
+ * gathered eight rows at a time and stored a byte at a time. */
+static void batch_loop(wudf_strbuf *sb, const wudf_shim_source *src,
+                       const wudf_wasm_export *ex, const wudf_udf_sig *sig,
+                       bool strict, bool track) {
+  bool bits = sig->result == WUDF_TYPE_BOOL;
+  if (bits)
+    wudf_strbuf_puts(sb,
+                     "    for (int64_t i8 = 0; i8 < n; i8 += 8) {\n"
+                     "     u32 acc = 0;\n"
+                     "     const int64_t e = n - i8 < 8 ? n : i8 + 8;\n"
+                     "     for (int64_t i = i8; i < e; i++) {\n");
+  else
+    wudf_strbuf_puts(sb, "    for (int64_t i = 0; i < n; i++) {\n");
+  batch_row(sb, src, ex, sig, strict, track);
+  if (bits) wudf_strbuf_puts(sb, "     }\n     out[i8 >> 3] = (uint8_t)acc;\n");
   wudf_strbuf_puts(sb, "    }\n");
 }
 
@@ -601,10 +647,14 @@ static void gen_udf(wudf_strbuf *sb, const wudf_wasm_info *info,
                      "  const uint8_t *v = b->valid;\n",
                      k, src->module_name, src->module_name);
   batch_decls(sb, sig);
-  wudf_strbuf_puts(sb, "  if (v) {\n");
-  batch_loop(sb, src, ex, sig, true);
-  wudf_strbuf_puts(sb, "  } else {\n");
-  batch_loop(sb, src, ex, sig, false);
+  for (int track = 1; track >= 0; track--) {
+    wudf_strbuf_puts(sb, track ? "  if (b->track_rows) {\n" : "  } else {\n");
+    wudf_strbuf_puts(sb, "   if (v) {\n");
+    batch_loop(sb, src, ex, sig, true, track);
+    wudf_strbuf_puts(sb, "   } else {\n");
+    batch_loop(sb, src, ex, sig, false, track);
+    wudf_strbuf_puts(sb, "   }\n");
+  }
   wudf_strbuf_puts(sb, "  }\n}\n");
 }
 

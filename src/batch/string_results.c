@@ -1,0 +1,102 @@
+/* The utf8 result of a MAP: buffers the generated batch loop fills in place
+ * (see translate/shim_abi.h), checked for UTF-8 once per chunk rather than
+ * once per row, and handed over as an Arrow array. */
+#include <stdlib.h>
+
+#include "batch/batch_internal.h"
+#include "common/error.h"
+
+#define MIN_CAP 4096
+
+wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
+                                     uint64_t expect, wudf_error *err) {
+  memset(r, 0, sizeof *r);
+  r->n = n;
+  r->max = INT32_MAX;
+  r->cap = expect < MIN_CAP ? MIN_CAP : expect > r->max ? r->max : expect;
+  if (n < 0 || (uint64_t)n >= SIZE_MAX / sizeof *r->offsets)
+    return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows are too many",
+                     (long long)n);
+  r->offsets = malloc(((size_t)n + 1) * sizeof *r->offsets);
+  r->data = malloc((size_t)r->cap);
+  if (!r->offsets || !r->data) {
+    wudf_string_results_reset(r);
+    return wudf_fail(err, WUDF_ERR_NOMEM,
+                     "out of memory for the string results of %lld rows",
+                     (long long)n);
+  }
+  r->offsets[0] = 0;
+  return WUDF_OK;
+}
+
+wudf_status wudf_string_results_reserve(wudf_string_results *r,
+                                        uint64_t need) {
+  if (need <= r->cap) return WUDF_OK;
+  if (need > r->max) return WUDF_ERR_LIMIT;
+  uint64_t cap = r->cap * 2 > need ? r->cap * 2 : need;
+  if (cap > r->max) cap = r->max;
+  uint8_t *p = realloc(r->data, (size_t)cap);
+  if (!p) return WUDF_ERR_NOMEM;
+  r->data = p;
+  r->cap = cap;
+  return WUDF_OK;
+}
+
+static bool continuation(uint8_t c) {
+  return (c & 0xc0) == 0x80;
+}
+
+/* Whether every row of [from, to) starts on a character: then, if all their
+ * bytes together are valid UTF-8, so is each row's. */
+static bool rows_start_on_characters(const wudf_string_results *r,
+                                     int64_t from, int64_t to) {
+  for (int64_t i = from; i < to; i++)
+    if (r->offsets[i + 1] > r->offsets[i] &&
+        continuation(r->data[r->offsets[i]]))
+      return false;
+  return true;
+}
+
+int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
+                                          int64_t from, int64_t to) {
+  if (from >= to) return -1;
+  const uint8_t *d = r->data;
+  size_t start = (size_t)r->offsets[from], end = (size_t)r->offsets[to];
+  if (wudf_utf8_valid(d + start, end - start) &&
+      rows_start_on_characters(r, from, to))
+    return -1;
+  for (int64_t i = from; i < to; i++)
+    if (!wudf_utf8_valid(d + r->offsets[i],
+                         (size_t)(r->offsets[i + 1] - r->offsets[i])))
+      return i;
+  return -1; /* not reached: some row is invalid */
+}
+
+wudf_status wudf_string_results_finish(wudf_string_results *r,
+                                       uint8_t *validity,
+                                       struct ArrowArray *out,
+                                       wudf_error *err) {
+  wudf_arrow_owner *o = wudf_arrow_owner_new();
+  if (!o) {
+    free(validity);
+    wudf_string_results_reset(r);
+    return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  }
+  int64_t nulls = validity ? r->n - wudf_bits_count(validity, 0, r->n) : 0;
+  if (nulls == 0) {
+    free(validity);
+    validity = NULL;
+  }
+  wudf_arrow_adopt(o, out, r->n, nulls, 3, validity, r->offsets, r->data);
+  r->offsets = NULL;
+  r->data = NULL;
+  return WUDF_OK;
+}
+
+void wudf_string_results_reset(wudf_string_results *r) {
+  free(r->offsets);
+  free(r->data);
+  r->offsets = NULL;
+  r->data = NULL;
+  r->cap = 0;
+}
