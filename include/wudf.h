@@ -311,6 +311,9 @@ WUDF_API wudf_status wudf_instance_new(wudf_module *module,
                                        const wudf_instance_config *config,
                                        wudf_instance **out, wudf_error *err);
 
+/* Frees the instance. Also stops the calling thread's call timer, which
+ * otherwise may deliver one ignored signal (SIGRTMIN+3) up to a time limit
+ * after the thread's last call (docs/security.md, "Time"). */
 WUDF_API void wudf_instance_free(wudf_instance *instance);
 
 /* Calls export `name` with `nargs` arguments, whose types must match the

@@ -140,6 +140,8 @@ wudf_status wudf_instance_new(wudf_module *module,
 
 void wudf_instance_free(wudf_instance *inst) {
   if (!inst) return;
+  /* No stray timer signal on this thread after its last instance is gone. */
+  wudf_rt_timer_quiesce();
   if (inst->storage) discard(inst);
   wudf_wasi_ctx_reset(&inst->wasi);
   free(inst->storage);

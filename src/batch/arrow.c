@@ -575,13 +575,18 @@ static void column_set_name(wudf_column *c, const struct ArrowSchema *s,
   c->name[n] = '\0';
 }
 
+/* Built for every column of every batch: no snprintf when it has a name. */
 static column_label label_of(const wudf_column *c, const struct ArrowSchema *s,
                              uint32_t index) {
   column_label l;
-  if (s && s->release && s->name && *s->name)
-    snprintf(l.text, sizeof l.text, "column '%s'", c->name);
-  else
+  if (s && s->release && s->name && *s->name) {
+    size_t n = strlen(c->name);
+    memcpy(l.text, "column '", 8);
+    memcpy(l.text + 8, c->name, n);
+    memcpy(l.text + 8 + n, "'", 2);
+  } else {
     snprintf(l.text, sizeof l.text, "column %u", index + 1);
+  }
   return l;
 }
 

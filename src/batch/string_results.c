@@ -29,8 +29,7 @@ wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
   return WUDF_OK;
 }
 
-wudf_status wudf_string_results_reserve(wudf_string_results *r,
-                                        uint64_t need) {
+wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need) {
   if (need <= r->cap) return WUDF_OK;
   if (need > r->max) return WUDF_ERR_LIMIT;
   uint64_t cap = r->cap * 2 > need ? r->cap * 2 : need;
@@ -48,8 +47,8 @@ static bool continuation(uint8_t c) {
 
 /* Whether every row of [from, to) starts on a character: then, if all their
  * bytes together are valid UTF-8, so is each row's. */
-static bool rows_start_on_characters(const wudf_string_results *r,
-                                     int64_t from, int64_t to) {
+static bool rows_start_on_characters(const wudf_string_results *r, int64_t from,
+                                     int64_t to) {
   for (int64_t i = from; i < to; i++)
     if (r->offsets[i + 1] > r->offsets[i] &&
         continuation(r->data[r->offsets[i]]))
@@ -57,11 +56,24 @@ static bool rows_start_on_characters(const wudf_string_results *r,
   return true;
 }
 
+/* Whether all n bytes are ASCII: then every row is valid UTF-8. */
+static bool all_ascii(const uint8_t *p, size_t n) {
+  uint64_t acc = 0, w[4];
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    memcpy(w, p + i, 32);
+    acc |= w[0] | w[1] | w[2] | w[3];
+  }
+  for (; i < n; i++) acc |= p[i];
+  return !(acc & UINT64_C(0x8080808080808080));
+}
+
 int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
                                           int64_t from, int64_t to) {
   if (from >= to) return -1;
   const uint8_t *d = r->data;
   size_t start = (size_t)r->offsets[from], end = (size_t)r->offsets[to];
+  if (all_ascii(d + start, end - start)) return -1;
   if (wudf_utf8_valid(d + start, end - start) &&
       rows_start_on_characters(r, from, to))
     return -1;

@@ -99,6 +99,11 @@ void wudf_rt_host_leave(void);
  * Callable from any thread. */
 void wudf_rt_request_interrupt(atomic_int *flag, atomic_int *running_tid);
 
+/* The calling thread's call timer keeps running after a call (see timer.c)
+ * and fires once more, ignored, up to a time limit later. This stops it now,
+ * for a host about to leave the thread idle. Outside guarded calls only. */
+void wudf_rt_timer_quiesce(void);
+
 /* Memories and tables outside generated code (e.g. host-defined imports).
  * They use the same allocator; errors are returned, not trapped. */
 wudf_status wudf_rt_memory_new(wasm_rt_memory_t *mem, uint32_t initial_pages,

@@ -109,6 +109,18 @@ void wudf_rt_timer_disarm(wudf_rt_thread *t) {
   t->deadline_ns = 0;
 }
 
+void wudf_rt_timer_quiesce(void) {
+  wudf_rt_thread *t = wudf_rt_thread_self();
+  if (!t || t->active || !t->has_timer ||
+      atomic_load_explicit(&t->timer_expiry_ns, memory_order_relaxed) == 0)
+    return;
+  struct itimerspec zero;
+  memset(&zero, 0, sizeof zero);
+  /* Fails only for an invalid timer; a late signal is ignored anyway. */
+  (void)timer_settime(t->timer, 0, &zero, NULL);
+  atomic_store_explicit(&t->timer_expiry_ns, 0, memory_order_relaxed);
+}
+
 void wudf_rt_timer_release(wudf_rt_thread *t) {
   if (!t->has_timer) return;
   if (timer_delete(t->timer) == 0) t->has_timer = false;

@@ -40,6 +40,31 @@ static const char k_call_indirect_override[] =
     "       (wudf_shim_call_indirect_trap(&table, x, func_types[ft]), 0), \\\n"
     "   ((t)table.data[x].func)(__VA_ARGS__))\n";
 
+/* Copies a string result; short ones (most are) without a call to memcpy,
+ * never reading or writing outside [s, s + n) and [d, d + n). */
+static const char k_batch_helpers[] =
+    "static inline void wudf_shim_copy(uint8_t *d, const uint8_t *s, uint32_t "
+    "n) "
+    "{\n"
+    "  if (n >= 8 && n <= 16) {\n"
+    "    uint64_t a, b;\n"
+    "    __builtin_memcpy(&a, s, 8);\n"
+    "    __builtin_memcpy(&b, s + n - 8, 8);\n"
+    "    __builtin_memcpy(d, &a, 8);\n"
+    "    __builtin_memcpy(d + n - 8, &b, 8);\n"
+    "  } else if (n >= 4 && n < 8) {\n"
+    "    uint32_t a, b;\n"
+    "    __builtin_memcpy(&a, s, 4);\n"
+    "    __builtin_memcpy(&b, s + n - 4, 4);\n"
+    "    __builtin_memcpy(d, &a, 4);\n"
+    "    __builtin_memcpy(d + n - 4, &b, 4);\n"
+    "  } else if (n < 4) {\n"
+    "    for (uint32_t k = 0; k < n; k++) d[k] = s[k];\n"
+    "  } else {\n"
+    "    __builtin_memcpy(d, s, n);\n"
+    "  }\n"
+    "}\n";
+
 /* Host runtime services, and definitions of the wasm_rt_* functions that the
  * generated code calls, forwarding to them. */
 static const char k_runtime_forwarders[] =
@@ -560,7 +585,7 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
           sb,
           "      const u32 rp = (u32)r, rl = (u32)(r >> 32);\n"
           "      if (LIKELY((u64)rp + rl <= mem->size && so + rl <= cap)) {\n"
-          "        __builtin_memcpy(sd + so, mem->data + rp, rl);\n"
+          "        wudf_shim_copy(sd + so, mem->data + rp, rl);\n"
           "        so += rl;\n"
           "      } else {\n"
           "        so = b->put_string(b, i, rp, rl, so);\n"
@@ -721,6 +746,7 @@ static char *gen_prelude(void) {
                    "#include <stdlib.h>\n#include <wasm-rt.h>\n");
   wudf_strbuf_puts(&sb, wudf_shim_abi_text);
   wudf_strbuf_puts(&sb, k_runtime_forwarders);
+  wudf_strbuf_puts(&sb, k_batch_helpers);
   return wudf_strbuf_take(&sb);
 }
 

@@ -19,7 +19,7 @@
 /* The one place the build flags are written down; all of it is hashed into
  * the toolchain id, so changing a flag changes every cache key. */
 static const char *const k_cc_flags[] = {
-    "-O2",
+    "-O3",
     "-fPIC",
     "-shared",
     "-fvisibility=hidden",
