@@ -8,6 +8,9 @@
  *   compare_mem --csv FILE --wasm DIR [--runs K] [--batch ROWS] [--dump DIR]
  *               [--only WORKLOAD]
  *
+ * The native side is bench/compare_native.c, built at -O2 (the baseline)
+ * and at -O3 (reported as engine "native-o3").
+ *
  * DIR holds calculate_adj_bal.wasm, is_rich.wasm, email_domain.wasm and
  * add_two.wasm. Both sides go over all rows in batches of ROWS rows
  * (default 8192, wudf run's batch), each batch into a new output that is
@@ -25,9 +28,8 @@
  *   {"workload":"adj_bal","engine":"native","rows":1000000,"batch":8192,
  *    "threads":1,"ms":[...],"digest":...}
  * The digest (sum of the results, rows selected, bytes of the domains)
- * lets compare.py check the other engines' results. Build:
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc bench/compare_mem.c \
- *      build/libwudf.a -o build/bench/compare_mem -lm -lpthread -ldl -lrt
+ * lets compare.py check the other engines' results. Built by
+ * bench/run.sh.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,28 +40,22 @@
 #include "csv/csv.h"
 #include "wudf.h"
 
-/* The UDFs, compiled natively (wudf_guest.h turns the marking macros into
- * nothing) in this translation unit, where gcc may inline them. The header
- * comes first so that the arena is there for email_domain. */
-#include "wudf_guest.h"
+#include "compare_native.h"
 
-#include "../examples/udfs/calculate_adj_bal.c"
-#include "../examples/udfs/email_domain.c"
-#include "../examples/udfs/is_rich.c"
-#include "udfs/add_two.c"
+/* Keeps gcc from dropping stores to an output that is freed unread. */
+static void consume(const void *p) {
+  __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+static void out_free(out_buf *o) {
+  free(o->values);
+  free(o->data);
+  memset(o, 0, sizeof *o);
+}
 
 #define MAX_RUNS 100
 
 /* ---- the data ----------------------------------------------------------- */
-
-typedef struct table {
-  int64_t rows, cap;
-  int32_t *id, *balance;
-  float *rate;
-  int32_t *email_off; /* rows + 1 */
-  char *email;
-  int64_t email_bytes, email_cap;
-} table;
 
 static int grow(void **p, int64_t count, size_t size) {
   void *q = realloc(*p, (size_t)count * size);
@@ -228,79 +224,6 @@ static void column_init(column *c, const char *format, const char *name,
   c->schema.release = release_schema_view;
 }
 
-/* ---- native runs: one batch into a new output, as the sandbox does ------ */
-
-/* Keeps gcc from dropping stores to an output that is freed unread. */
-static void consume(const void *p) {
-  __asm__ volatile("" : : "r"(p) : "memory");
-}
-
-typedef struct out_buf {
-  void *values;  /* MAP values, FILTER bitmap, utf8 offsets */
-  char *data;    /* utf8 data */
-  int64_t bytes; /* utf8 data bytes */
-} out_buf;
-
-static void out_free(out_buf *o) {
-  free(o->values);
-  free(o->data);
-  memset(o, 0, sizeof *o);
-}
-
-static int native_adj_bal(const table *t, int64_t at, int64_t n, out_buf *o) {
-  float *v = malloc((size_t)n * sizeof *v + 1);
-  if (!v) return -1;
-  for (int64_t i = 0; i < n; i++)
-    v[i] = calculate_adj_bal(t->balance[at + i], t->rate[at + i]);
-  o->values = v;
-  return 0;
-}
-
-static int native_is_rich(const table *t, int64_t at, int64_t n, out_buf *o) {
-  uint8_t *bits = calloc((size_t)(n + 7) / 8 + 1, 1);
-  if (!bits) return -1;
-  /* Branch-free: the data's balances are random, a branch would be
-   * mispredicted on half the rows. */
-  for (int64_t i = 0; i < n; i++)
-    bits[i >> 3] |= (uint8_t)((unsigned)is_rich(t->balance[at + i]) << (i & 7));
-  o->values = bits;
-  return 0;
-}
-
-/* Into raw Arrow buffers: a domain is never longer than its address, so
- * the input's size bounds the output's. */
-static int native_email_domain(const table *t, int64_t at, int64_t n,
-                               out_buf *o) {
-  const int32_t *off = t->email_off + at;
-  int32_t *oo = malloc(((size_t)n + 1) * sizeof *oo);
-  char *od = malloc((size_t)(off[n] - off[0]) + 1);
-  if (!oo || !od) {
-    free(oo);
-    free(od);
-    return -1;
-  }
-  int32_t w = 0;
-  for (int64_t i = 0; i < n; i++) {
-    wudf_string s = email_domain(t->email + off[i], off[i + 1] - off[i]);
-    oo[i] = w;
-    memcpy(od + w, wudf_string_ptr(s), (size_t)wudf_string_len(s));
-    w += wudf_string_len(s);
-  }
-  oo[n] = w;
-  o->values = oo;
-  o->data = od;
-  o->bytes = w;
-  return 0;
-}
-
-static int native_add_two(const table *t, int64_t at, int64_t n, out_buf *o) {
-  int32_t *v = malloc((size_t)n * sizeof *v + 1);
-  if (!v) return -1;
-  for (int64_t i = 0; i < n; i++) v[i] = add_two(t->id[at + i]);
-  o->values = v;
-  return 0;
-}
-
 /* ---- workloads ---------------------------------------------------------- */
 
 typedef enum result_kind { R_FLOAT, R_BITS, R_UTF8, R_INT } result_kind;
@@ -309,7 +232,7 @@ typedef struct workload {
   const char *name, *wasm, *udf;
   bool filter;
   result_kind kind;
-  int (*native)(const table *t, int64_t at, int64_t n, out_buf *o);
+  native_fn native, native_o3; /* gcc -O2, gcc -O3 */
   const column *cols[2];
   uint32_t ncols;
 } workload;
@@ -426,11 +349,11 @@ static int check(const bench *b, wudf_instance *inst, const workload *w,
   return 0;
 }
 
-static int time_native(const bench *b, const workload *w, double *ms) {
+static int time_native(const bench *b, native_fn fn, double *ms) {
   double t0 = now_ms();
   for (int64_t at = 0; at < b->t.rows; at += b->batch) {
     out_buf o = {0};
-    if (w->native(&b->t, at, batch_rows(b, at), &o)) return -1;
+    if (fn(&b->t, at, batch_rows(b, at), &o)) return -1;
     consume(o.values);
     consume(o.data);
     out_free(&o);
@@ -483,17 +406,20 @@ static int open_module(bench *b, const workload *w, wudf_module **m,
 static int run_workload(bench *b, const workload *w) {
   wudf_module *m = NULL;
   wudf_instance *inst = NULL;
-  double native_ms[MAX_RUNS], wudf_ms[MAX_RUNS], digest, load_ms;
+  double native_ms[MAX_RUNS], o3_ms[MAX_RUNS], wudf_ms[MAX_RUNS], digest,
+      load_ms;
   int rc = open_module(b, w, &m, &inst, &load_ms);
   if (!rc) rc = check(b, inst, w, &digest);
   /* Alternating, so that a noisy moment hits both sides alike. */
   for (int r = 0; !rc && r < b->runs; r++) {
-    rc = time_native(b, w, &native_ms[r]);
+    rc = time_native(b, w->native, &native_ms[r]);
     if (!rc) rc = time_wudf(b, inst, w, &wudf_ms[r]);
+    if (!rc) rc = time_native(b, w->native_o3, &o3_ms[r]);
   }
   if (!rc) {
     print_result(b, w, "native", native_ms, digest, -1);
     print_result(b, w, "wudf", wudf_ms, digest, load_ms);
+    print_result(b, w, "native-o3", o3_ms, digest, -1);
   }
   wudf_instance_free(inst);
   wudf_module_free(m);
@@ -512,7 +438,8 @@ static int run_all(bench *b) {
        "calculate_adj_bal",
        false,
        R_FLOAT,
-       native_adj_bal,
+       native_o2.adj_bal,
+       native_o3.adj_bal,
        {&b->balance, &b->rate},
        2},
       {"filter",
@@ -520,7 +447,8 @@ static int run_all(bench *b) {
        "is_rich",
        true,
        R_BITS,
-       native_is_rich,
+       native_o2.is_rich,
+       native_o3.is_rich,
        {&b->balance, NULL},
        1},
       {"email_domain",
@@ -528,7 +456,8 @@ static int run_all(bench *b) {
        "email_domain",
        false,
        R_UTF8,
-       native_email_domain,
+       native_o2.email_domain,
+       native_o3.email_domain,
        {&b->email, NULL},
        1},
       {"add_two",
@@ -536,7 +465,8 @@ static int run_all(bench *b) {
        "add_two",
        false,
        R_INT,
-       native_add_two,
+       native_o2.add_two,
+       native_o3.add_two,
        {&b->id, NULL},
        1},
   };

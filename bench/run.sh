@@ -25,9 +25,15 @@ WASM_CC="clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -
 $WASM_CC -o "$out/wasm/add_two.wasm" bench/udfs/add_two.c
 $WASM_CC -o "$out/wasm/v8_loops.wasm" bench/v8_loops.c
 
-# The native side: the same C sources compiled by gcc -O2 into the harness.
-${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc \
-  -o "$out/compare_mem" bench/compare_mem.c "$BUILD/libwudf.a" \
-  -lm -lpthread -ldl -lrt
+# The native side: the same C sources compiled by gcc into the harness, at
+# -O2 (the baseline) and at -O3 (for reference: wudf's generated code is
+# compiled at -O3).
+CC_BENCH="${CC:-cc} -std=c11 -D_GNU_SOURCE -Iinclude -Isrc"
+$CC_BENCH -O2 -DNATIVE_SET=native_o2 -c -o "$out/native_o2.o" \
+  bench/compare_native.c
+$CC_BENCH -O3 -DNATIVE_SET=native_o3 -c -o "$out/native_o3.o" \
+  bench/compare_native.c
+$CC_BENCH -O2 -o "$out/compare_mem" bench/compare_mem.c "$out/native_o2.o" \
+  "$out/native_o3.o" "$BUILD/libwudf.a" -lm -lpthread -ldl -lrt
 
 exec /usr/bin/python3 bench/compare.py --build "$BUILD" "$@"
