@@ -101,7 +101,8 @@ typedef struct wudf_error {
   /* For errors in a batch: the rows it happened in, first_row..last_row
    * (0-based, within the batch). Equal to `row` when the row is known; a
    * range when only that is: a time limit or an interrupt does not say
-   * which row was running. -1 when not in a batch. */
+   * which row was running (unless keep_state_on_trap, whose batch loops
+   * note every row). -1 when not in a batch. */
   int64_t first_row, last_row;
   char message[WUDF_ERROR_MESSAGE_SIZE];
 } wudf_error;

@@ -425,26 +425,39 @@ static int64_t locate_trap(batch_ctx *c, wudf_rt_outcome *o, size_t out_len,
   return c->b.row;
 }
 
-/* Runs the selected chunk, then checks its string results. */
+/* The first string result of rows [start, end) of the batch that is not
+ * valid UTF-8, as the failure to report in *o; -1 if none (or no strings). */
+static int64_t first_bad_string(const batch_ctx *c, int64_t end,
+                                wudf_rt_outcome *o) {
+  if (c->sig->result != WUDF_TYPE_UTF8) return -1;
+  int64_t bad =
+      wudf_string_results_first_invalid(&c->strings_out, c->start, end);
+  if (bad < 0) return -1;
+  const int32_t *off = c->strings_out.offsets;
+  memset(o, 0, sizeof *o);
+  o->status = WUDF_ERR_TYPE;
+  snprintf(o->detail, sizeof o->detail,
+           "the string result (%d bytes) is not valid UTF-8",
+           off[bad + 1] - off[bad]);
+  return bad;
+}
+
+/* Runs the selected chunk, then checks its string results. Of several
+ * failures the first in row order is reported: a bad string before the row
+ * that trapped wins. */
 static wudf_status run_chunk(batch_ctx *c, wudf_error *err) {
   size_t out_len = c->inst->wasi.out_len;
   bool out_truncated = c->inst->wasi.truncated;
   wudf_rt_outcome o;
+  int64_t row;
   if (run_guarded(c, c->track_rows, &o) != WUDF_OK) {
-    int64_t row = locate_trap(c, &o, out_len, out_truncated);
-    return fail_chunk(c, &o, row < 0 ? -1 : c->start + row, err);
+    row = locate_trap(c, &o, out_len, out_truncated);
+    if (row < 0) return fail_chunk(c, &o, -1, err);
+    int64_t bad = first_bad_string(c, c->start + row, &o);
+    return fail_chunk(c, &o, bad >= 0 ? bad : c->start + row, err);
   }
-  if (c->sig->result != WUDF_TYPE_UTF8) return WUDF_OK;
-  int64_t bad = wudf_string_results_first_invalid(&c->strings_out, c->start,
-                                                  c->start + c->b.n);
-  if (bad < 0) return WUDF_OK;
-  const int32_t *off = c->strings_out.offsets;
-  memset(&o, 0, sizeof o);
-  o.status = WUDF_ERR_TYPE;
-  snprintf(o.detail, sizeof o.detail,
-           "the string result (%d bytes) is not valid UTF-8",
-           off[bad + 1] - off[bad]);
-  return fail_chunk(c, &o, bad, err);
+  row = first_bad_string(c, c->start + c->b.n, &o);
+  return row < 0 ? WUDF_OK : fail_chunk(c, &o, row, err);
 }
 
 static wudf_status run_map(wudf_instance *inst, const char *udf,
