@@ -206,8 +206,11 @@ static inline int32_t wudf_str_find(wudf_str s, char c) {
   return -1;
 }
 static inline int32_t wudf_str_rfind(wudf_str s, char c) {
-  for (int32_t i = s.len - 1; i >= 0; i--)
-    if (s.ptr[i] == c) return i;
+  /* A pointer loop: in WebAssembly, an index loop costs an addition and a
+   * wrap-around per byte in the generated code. */
+  const char *p = s.ptr + s.len;
+  while (p != s.ptr)
+    if (*--p == c) return (int32_t)(p - s.ptr);
   return -1;
 }
 
