@@ -26,7 +26,6 @@
 #include "../examples/udfs/is_rich.c"
 #include "udfs/add_two.c"
 
-
 static int native_adj_bal(const table *t, int64_t at, int64_t n, out_buf *o) {
   float *v = malloc((size_t)n * sizeof *v + 1);
   if (!v) return -1;
