@@ -168,36 +168,6 @@ static owned_array *owned_array_new(int64_t length, int64_t n_buffers,
   return p;
 }
 
-wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
-                                 bool with_validity, struct ArrowArray *out,
-                                 wudf_error *err) {
-  size_t bytes;
-  if (!out || !type_known(type) || type == WUDF_TYPE_UTF8 || length < 0)
-    return wudf_fail(err, WUDF_ERR_ARG,
-                     "cannot make a fixed-width array of type %s, %lld rows",
-                     wudf_type_str(type), (long long)length);
-  if (!values_bytes(type, length, &bytes))
-    return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows of %s are too many",
-                     (long long)length, wudf_type_str(type));
-  void *values = calloc(bytes ? bytes : 1, 1);
-  size_t vbytes = bitmap_bytes(length);
-  void *validity = with_validity ? calloc(vbytes ? vbytes : 1, 1) : NULL;
-  owned_array *p = owned_array_new(length, 2, out);
-  if (!values || (with_validity && !validity) || !p) goto fail;
-  owned_array_set(p, 0, validity);
-  owned_array_set(p, 1, values);
-  out->null_count = with_validity ? -1 : 0;
-  return WUDF_OK;
-fail:
-  free(p);
-  free(validity);
-  free(values);
-  memset(out, 0, sizeof *out);
-  return wudf_fail(err, WUDF_ERR_NOMEM,
-                   "out of memory for an array of %lld rows of %s",
-                   (long long)length, wudf_type_str(type));
-}
-
 wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
                                   uint8_t *validity, struct ArrowArray *out,
                                   wudf_error *err) {
@@ -229,19 +199,32 @@ wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
   return WUDF_OK;
 }
 
+wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
+                                 bool with_validity, struct ArrowArray *out,
+                                 wudf_error *err) {
+  wudf_status st = wudf_arrow_new_values(type, length, NULL, out, err);
+  if (st != WUDF_OK) return st;
+  size_t bytes = 0, vbytes = bitmap_bytes(length);
+  (void)values_bytes(type, length, &bytes); /* succeeded just above */
+  memset((void *)out->buffers[1], 0, bytes);
+  if (!with_validity) return WUDF_OK;
+  uint8_t *validity = calloc(vbytes ? vbytes : 1, 1);
+  if (!validity) {
+    out->release(out);
+    return wudf_fail(err, WUDF_ERR_NOMEM,
+                     "out of memory for an array of %lld rows of %s",
+                     (long long)length, wudf_type_str(type));
+  }
+  wudf_arrow_set_validity(out, validity);
+  return WUDF_OK;
+}
+
 void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity) {
+  if (!a || a->release != owned_array_release) return;
   owned_array *p = a->private_data;
   free(p->owned[0]);
   owned_array_set(p, 0, validity);
   a->null_count = validity ? -1 : 0;
-}
-
-void wudf_arrow_drop_validity(struct ArrowArray *a) {
-  if (!a || a->release != owned_array_release) return;
-  owned_array *p = a->private_data;
-  free(p->owned[0]);
-  owned_array_set(p, 0, NULL);
-  a->null_count = 0;
 }
 
 void wudf_arrow_finish_nulls(struct ArrowArray *a) {
@@ -252,10 +235,7 @@ void wudf_arrow_finish_nulls(struct ArrowArray *a) {
     return;
   }
   a->null_count = a->length - wudf_bits_count(bits, a->offset, a->length);
-  if (a->null_count != 0 || a->release != owned_array_release) return;
-  owned_array *p = a->private_data;
-  free(p->owned[0]);
-  owned_array_set(p, 0, NULL);
+  if (a->null_count == 0) wudf_arrow_set_validity(a, NULL);
 }
 
 typedef struct owned_schema {

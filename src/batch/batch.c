@@ -310,28 +310,19 @@ static void batch_body(void *arg) {
 }
 
 /* Called by the batch loop for a string result that lies outside memory or
- * does not fit in the buffer: traps, or stores it and returns the new end.
- * Errors are reported for the first bad row in row order, so the rows before
- * this one are checked for UTF-8 before an out-of-bounds result is. */
+ * does not fit in the buffer: traps, naming the row (run_chunk() then
+ * reports an invalid string in an earlier row instead), or stores it and
+ * returns the new end. */
 static uint64_t put_string(wudf_shim_batch *b, int64_t chunk_row, uint32_t ptr,
                            uint32_t len, uint64_t end) {
   batch_ctx *c = b->host;
   wudf_string_results *r = &c->strings_out;
   b->row = chunk_row;
-  if ((uint64_t)ptr + len > c->mem->size) {
-    int64_t bad =
-        wudf_string_results_first_invalid(r, c->start, c->start + chunk_row);
-    if (bad >= 0) {
-      b->row = bad - c->start;
-      wudf_rt_trap_detail(WUDF_ERR_TYPE,
-                          "the string result (%d bytes) is not valid UTF-8",
-                          r->offsets[bad + 1] - r->offsets[bad]);
-    }
+  if ((uint64_t)ptr + len > c->mem->size)
     wudf_rt_trap_detail(WUDF_TRAP_OOB,
                         "the string result (%u bytes at address %u) lies "
                         "outside the module's memory",
                         len, ptr);
-  }
   wudf_rt_host_enter();
   wudf_status st = wudf_string_results_reserve(r, end + len);
   wudf_rt_host_leave();
@@ -561,7 +552,7 @@ wudf_status wudf_instance_filter(wudf_instance *inst, const char *udf,
   }
   /* A bool result is the selection: the batch loop leaves the bits of rows
    * with a NULL argument clear. */
-  wudf_arrow_drop_validity(&r);
+  wudf_arrow_set_validity(&r, NULL);
   if (selected) *selected = wudf_bits_count(r.buffers[1], 0, r.length);
   *selection = r;
   return WUDF_OK;

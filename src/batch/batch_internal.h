@@ -112,13 +112,10 @@ wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
                                   wudf_error *err);
 
 /* Replaces the validity bitmap of an array made by wudf_arrow_new_fixed() or
-   wudf_arrow_new_values() with `validity` (malloc'd, owned from now on; may
-   be NULL); null_count becomes -1, or 0 without a bitmap. */
+   wudf_arrow_new_values() with `validity` (malloc'd, owned from now on):
+   null_count becomes -1; or, with NULL, frees the bitmap: no NULLs,
+   null_count 0. Other arrays are left alone. */
 void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity);
-
-/* Frees the validity bitmap of an array made by wudf_arrow_new_fixed() or
-   wudf_arrow_new_values() and sets null_count to 0. */
-void wudf_arrow_drop_validity(struct ArrowArray *a);
 
 /* Number of set bits among bits [from, from + n) of `bits`. */
 int64_t wudf_bits_count(const uint8_t *bits, int64_t from, int64_t n);
