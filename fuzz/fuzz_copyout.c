@@ -75,7 +75,7 @@ static void setup(void) {
   wudf_udf_sig sig;
   if (wudf_udf_sig_parse(sig_text, sizeof sig_text - 1, &sig, &err))
     die("signature", &err);
-  wudf_load_options o = {"copyout.wasm", &sig, 1};
+  wudf_load_options o = {.name = "copyout.wasm", .udfs = &sig, .nudfs = 1};
   if (wudf_module_load_ex(g_engine, k_module, sizeof k_module, &o, &g_module,
                           &err) != WUDF_OK)
     die("load", &err);

@@ -61,6 +61,12 @@ typedef enum wudf_status {
   WUDF_ERR_CACHE,     /* the cache directory cannot be used safely */
   WUDF_ERR_NOT_FOUND, /* no export of that name */
   WUDF_ERR_TYPE,      /* values do not match the function's or global's type */
+  WUDF_ERR_SYSTEM,    /* an operating-system facility failed (a timer, a signal
+                       * handler, a thread, a lock): not the input's fault */
+  WUDF_ERR_HOST_MEMORY, /* the host-memory budget (wudf_budget) would be
+                         * exceeded */
+  WUDF_ERR_CANCELLED,   /* cancelled by the caller (wudf_cancel_trigger(),
+                         * wudf_job_cancel()) */
 
   /* Traps: the call (or the instantiation) stopped. The instance is rebuilt
    * before its next call unless wudf_instance_config.keep_state_on_trap. */
@@ -89,8 +95,16 @@ WUDF_API const char *wudf_status_name(wudf_status status);
 WUDF_API bool wudf_status_is_trap(wudf_status status);
 
 #define WUDF_ERROR_MESSAGE_SIZE 1024
+#define WUDF_ERROR_NAME_SIZE 256
 
-/* Caller-owned error report. Initialise with wudf_error_init() or `= {0}`. */
+/* Caller-owned error report. Initialise with wudf_error_init().
+ *
+ * Each layer that sees an error fills the fields it knows (the batch layer
+ * the UDF and rows, the runtime the trapping function, the job the input
+ * row and line, the CSV reader the file and column) and wudf_error_format()
+ * turns them into `message`. Fronts read the fields (to map a status to an
+ * HTTP status, a Python exception or an SQLSTATE, to highlight a source
+ * line) and show `message` to people; nothing needs to parse the text. */
 typedef struct wudf_error {
   wudf_status status;
   /* For WUDF_TRAP_EXIT: the code passed to proc_exit. */
@@ -104,10 +118,160 @@ typedef struct wudf_error {
    * which row was running (unless keep_state_on_trap, whose batch loops
    * note every row). -1 when not in a batch. */
   int64_t first_row, last_row;
+
+  /* ---- Where: each "" or -1 when unknown. ---- */
+  char module[WUDF_ERROR_NAME_SIZE]; /* the module's name (load options) */
+  char udf[WUDF_ERROR_NAME_SIZE];    /* the UDF being run */
+  /* The WebAssembly function running when the call trapped: its name from
+   * the module's `name` section, else "$<function index>". */
+  char wasm_function[WUDF_ERROR_NAME_SIZE];
+  /* Source position of that function, from the module's DWARF line
+   * information when it kept it: file and 1-based line (0: unknown). */
+  char source_file[WUDF_ERROR_NAME_SIZE];
+  uint32_t source_line;
+  /* In a job: the rows of its input (0-based, counted from the first row
+   * of the input stream) the error happened in. */
+  int64_t input_row, input_row_end;
+  /* In a job whose input knows them (a CSV file): the 1-based lines of
+   * input_row and input_row_end, and the input's name. */
+  int64_t input_line, input_line_end;
+  char input_name[WUDF_ERROR_NAME_SIZE];
+  /* The column involved: its index (in the UDF's arguments, or in a CSV
+   * record) and name; -1 and "" when none. */
+  int32_t column;
+  char column_name[WUDF_ERROR_NAME_SIZE];
+
+  /* The problem itself, without where ("integer divide by zero"). */
+  char detail[WUDF_ERROR_MESSAGE_SIZE];
+  /* The whole message for people: wudf_error_format() of the above. */
   char message[WUDF_ERROR_MESSAGE_SIZE];
 } wudf_error;
 
 WUDF_API void wudf_error_init(wudf_error *err);
+
+/* Rebuilds err->message from `detail` and the location fields, one fixed
+ * layout for every layer and front:
+ *   "<module>: <udf>: <detail> in <wasm_function> (<source_file>:<line>)
+ *    on line <input_line> of <input_name> (row <input_row>)"
+ * with the parts that are unknown left out. Accepts NULL. */
+WUDF_API void wudf_error_format(wudf_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The process: allocator, signals, recovery                                */
+/* ------------------------------------------------------------------------ */
+
+/* wudf's allocator: like realloc(ptr, size), and free(ptr) when size is 0
+ * (returning NULL). Must be thread-safe. */
+typedef void *(*wudf_realloc_fn)(void *user, void *ptr, size_t size);
+
+/* Who handles SIGSEGV and SIGBUS, which sandboxed code raises when it
+ * touches a guard page. */
+typedef enum wudf_fault_mode {
+  /* wudf installs its handlers (on first use) and hands faults that are not
+   * its own to the handler that was there before. */
+  WUDF_FAULTS_INSTALL = 0,
+  /* The host owns the signals (a JVM, a database server) and calls
+   * wudf_runtime_handle_fault() first from its own handler. */
+  WUDF_FAULTS_HOST,
+} wudf_fault_mode;
+
+/* Process-wide settings. Initialise with wudf_runtime_config_init(). */
+typedef struct wudf_runtime_config {
+  /* Allocator for every allocation libwudf makes; NULL: the C library's. */
+  wudf_realloc_fn realloc;
+  void *realloc_user;
+  /* Real-time signal used by call timers and interrupts. 0: SIGRTMIN+3.
+   * Must be in SIGRTMIN..SIGRTMAX and not used by the host. */
+  int timer_signal;
+  wudf_fault_mode faults;
+} wudf_runtime_config;
+
+WUDF_API void wudf_runtime_config_init(wudf_runtime_config *config);
+
+/* Sets the process-wide settings. Call it once, before any other wudf call
+ * (other than the *_init helpers); without it, the first call that needs
+ * the runtime uses the defaults. A second call with the same settings
+ * returns WUDF_OK; with other settings, or after the runtime started with
+ * the defaults, WUDF_ERR_ARG. WUDF_ERR_SYSTEM if a signal handler cannot
+ * be installed. Thread-safe. */
+WUDF_API wudf_status wudf_runtime_init(const wudf_runtime_config *config,
+                                       wudf_error *err);
+
+/* In WUDF_FAULTS_HOST mode, the host's SIGSEGV/SIGBUS handler calls this
+ * first with its own arguments. If the fault comes from sandboxed code it
+ * does not return (the guarded call ends with its trap); otherwise it
+ * returns false and the host handles the fault as it would have.
+ * Async-signal-safe. */
+WUDF_API bool wudf_runtime_handle_fault(int sig, void *siginfo, void *ucontext);
+
+/* Checks that wudf's signal handlers (the fault handlers in
+ * WUDF_FAULTS_INSTALL mode, and the timer signal's) are still the ones
+ * installed: a handler installed later (Python's faulthandler, a JVM)
+ * would see sandbox faults first. With `repair`, reinstalls them, keeping
+ * the newer handler as the one faults that are not wudf's go to.
+ * WUDF_ERR_SYSTEM names the signal whose handler was replaced (when not
+ * repaired). Thread-safe. */
+WUDF_API wudf_status wudf_runtime_check(bool repair, wudf_error *err);
+
+/* A host function (wudf_host_func) must return; one that leaves by
+ * longjmp() or an exception (PostgreSQL's ereport(ERROR)) leaves the
+ * calling thread marked as inside a guarded call. After catching it, the
+ * host calls this on that thread: the call is ended as a trap, the
+ * instance that made it is rebuilt before its next call, and the thread
+ * can call into wudf again. Does nothing when no call was interrupted that
+ * way. */
+WUDF_API void wudf_runtime_recover(void);
+
+/* Drops the function types that no loaded module uses any more (the
+ * runtime's type registry otherwise only grows). Returns how many were
+ * dropped. Thread-safe. */
+WUDF_API size_t wudf_runtime_trim(void);
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation and host-memory budgets, shared by loads, compiles and jobs  */
+/* ------------------------------------------------------------------------ */
+
+/* A cancellation flag. Owned: release with wudf_cancel_free(). */
+typedef struct wudf_cancel wudf_cancel;
+
+WUDF_API wudf_status wudf_cancel_new(wudf_cancel **out, wudf_error *err);
+WUDF_API void wudf_cancel_free(wudf_cancel *cancel);
+/* Sets the flag: what uses it stops as soon as it can, with
+ * WUDF_ERR_CANCELLED (a running sandbox call is interrupted; a running
+ * translator or compiler is killed). Any thread; async-signal-safe. */
+WUDF_API void wudf_cancel_trigger(wudf_cancel *cancel);
+WUDF_API bool wudf_cancel_is_set(const wudf_cancel *cancel);
+
+/* A budget of host memory (memory outside the sandbox: string results,
+ * widened copies of columns, CSV and batch buffers), charged and
+ * credited as that memory is allocated and released. Owned: release with
+ * wudf_budget_free() after everything charged to it. Thread-safe. */
+typedef struct wudf_budget wudf_budget;
+
+WUDF_API wudf_status wudf_budget_new(uint64_t limit_bytes, wudf_budget **out,
+                                     wudf_error *err);
+WUDF_API void wudf_budget_free(wudf_budget *budget);
+WUDF_API uint64_t wudf_budget_limit(const wudf_budget *budget);
+WUDF_API uint64_t wudf_budget_used(const wudf_budget *budget);
+WUDF_API uint64_t wudf_budget_peak(const wudf_budget *budget);
+
+/* What a load or a compile is doing; handed to a progress callback. */
+typedef enum wudf_phase {
+  WUDF_PHASE_PARSE,     /* reading and validating the module */
+  WUDF_PHASE_CACHE,     /* looking in the cache */
+  WUDF_PHASE_TRANSLATE, /* wasm2c */
+  WUDF_PHASE_CC,        /* the C compiler on the translated module */
+  WUDF_PHASE_LINK,      /* loading the shared object, linking imports */
+  WUDF_PHASE_COMPILE,   /* a source compiler (clang, wat2wasm) */
+  WUDF_PHASE_DONE,
+} wudf_phase;
+
+/* "parse", "cache", "translate", "cc", "link", "compile", "done". */
+WUDF_API const char *wudf_phase_str(wudf_phase phase);
+
+/* Called on the loading thread as each phase starts, with the seconds
+ * since the load started. */
+typedef void (*wudf_phase_fn)(void *user, wudf_phase phase, double seconds);
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                   */
@@ -165,13 +329,15 @@ WUDF_API void wudf_limits_init(wudf_limits *limits);
 typedef struct wudf_engine wudf_engine;
 
 typedef struct wudf_engine_config {
-  /* Directory for compiled modules. NULL: $WUDF_CACHE_DIR, else
-   * $XDG_CACHE_HOME/wudf, else $HOME/.cache/wudf. Created with mode 0700; it
-   * must belong to the current user and not be writable by others. */
+  /* Directory for compiled modules. NULL: $XDG_CACHE_HOME/wudf, else
+   * $HOME/.cache/wudf. Created with mode 0700; it must belong to the
+   * current user and not be writable by others. The library reads no
+   * other environment variable: the wudf command maps WUDF_CACHE_DIR,
+   * WUDF_CC and WUDF_WASM2C onto these fields. */
   const char *cache_dir;
-  /* C compiler used for translated modules. NULL: $WUDF_CC, else "cc". */
+  /* C compiler used for translated modules. NULL: "cc". */
   const char *cc;
-  /* wasm2c executable. NULL: $WUDF_WASM2C, else "wasm2c". */
+  /* wasm2c executable. NULL: "wasm2c". */
   const char *wasm2c;
   /* Limit on translating and compiling one module, in seconds. Default 120. */
   uint32_t compile_timeout_s;
@@ -298,6 +464,10 @@ typedef struct wudf_instance_config {
    * rebuilding the instance. Default false: a trapped instance is discarded
    * and rebuilt before its next call. */
   bool keep_state_on_trap;
+  /* Host memory the instance's batches allocate (results, widened
+   * columns) is charged to this budget; a batch that would pass it fails
+   * with WUDF_ERR_HOST_MEMORY. Borrowed; NULL: not counted. */
+  wudf_budget *budget;
 } wudf_instance_config;
 
 /* Copies the engine's default limits into *config. */
@@ -348,8 +518,9 @@ WUDF_API wudf_status wudf_engine_register_instance(wudf_engine *engine,
                                                    wudf_instance *instance,
                                                    wudf_error *err);
 
-/* Stops the call running in `instance` (it traps with WUDF_TRAP_INTERRUPTED)
- * or, if none is running, the next one. Thread-safe, async-signal-unsafe. */
+/* Stops the call running in `instance`: it traps with
+ * WUDF_TRAP_INTERRUPTED. When no call is running it does nothing (a late
+ * interrupt never stops the next call). Any thread; async-signal-safe. */
 WUDF_API void wudf_instance_interrupt(wudf_instance *instance);
 
 /* Output the module wrote to stdout and stderr, in order, up to the limit.
@@ -404,6 +575,22 @@ struct ArrowArray {
 
 #endif /* ARROW_C_DATA_INTERFACE */
 
+/* The Arrow C Stream Interface: a producer of batches (struct arrays) of one
+ * schema. get_next() sets array->release to NULL at the end of the
+ * stream. */
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+  int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+  const char *(*get_last_error)(struct ArrowArrayStream *);
+  void (*release)(struct ArrowArrayStream *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_STREAM_INTERFACE */
+
 /* Column and UDF value types, with their Arrow format strings. */
 typedef enum wudf_type {
   WUDF_TYPE_INT32,   /* "i"  int32 */
@@ -412,9 +599,14 @@ typedef enum wudf_type {
   WUDF_TYPE_FLOAT64, /* "g"  float64 */
   WUDF_TYPE_BOOL,    /* "b"  boolean, bit-packed */
   WUDF_TYPE_UTF8,    /* "u"  utf8 string, int32 offsets */
+  /* Column types only: accepted wherever a utf8 column is and passed to a
+   * utf8 parameter; never a UDF's parameter or result type. */
+  WUDF_TYPE_LARGE_UTF8, /* "U"  utf8 string, int64 offsets */
+  WUDF_TYPE_UTF8_VIEW,  /* "vu" utf8 view (inline or buffer-referenced) */
 } wudf_type;
 
-/* "int32", "int64", "float32", "float64", "bool", "utf8". Static. */
+/* "int32", "int64", "float32", "float64", "bool", "utf8", "large_utf8",
+ * "utf8_view". Static. */
 WUDF_API const char *wudf_type_str(wudf_type type);
 /* The Arrow format string of `type`. Static. */
 WUDF_API const char *wudf_type_arrow_format(wudf_type type);
@@ -488,6 +680,11 @@ typedef struct wudf_load_options {
    * section (or to override entries of it, by name). */
   const wudf_udf_sig *udfs;
   uint32_t nudfs;
+  /* Set from any thread to stop the load: WUDF_ERR_CANCELLED, the
+   * translator or compiler killed. Borrowed; may be NULL. */
+  wudf_cancel *cancel;
+  wudf_phase_fn progress; /* may be NULL */
+  void *progress_user;
 } wudf_load_options;
 
 /* wudf_module_load() with options. Each UDF (from the module's wudf.udfs

@@ -81,20 +81,31 @@ typedef struct wudf_compile_options {
   const char *const *functions;
   uint32_t nfunctions;
   /* Cache directory, with the engine's rules (wudf_engine_config.cache_dir):
-   * NULL: $WUDF_CACHE_DIR, else $XDG_CACHE_HOME/wudf, else
-   * $HOME/.cache/wudf. Compiled sources live in its `compile/`
-   * subdirectory. */
+   * NULL: $XDG_CACHE_HOME/wudf, else $HOME/.cache/wudf. Compiled sources
+   * live in its `compile/` subdirectory. */
   const char *cache_dir;
   bool no_cache; /* neither read nor write the cache */
   /* Run the compiler without the sandbox: for trusted sources only, on
-   * hosts where bubblewrap cannot create namespaces. Also turned on by the
-   * environment variable WUDF_UNSANDBOXED_COMPILE=1. Default false. */
+   * hosts where bubblewrap cannot create namespaces. Default false. The
+   * library reads no environment variable: the wudf command maps
+   * WUDF_UNSANDBOXED_COMPILE, WUDF_CACHE_DIR, WUDF_INCLUDE_DIR,
+   * WUDF_CLANG, WUDF_WAT2WASM and WUDF_BWRAP onto these fields. */
   bool unsandboxed;
   /* Directory holding wudf_guest.h, which sources may include. NULL:
-   * $WUDF_INCLUDE_DIR, else <directory of the running program>/../include,
-   * else /usr/local/include, else /usr/include. Without it, sources that
+   * <directory of the running program>/../include, else
+   * /usr/local/include, else /usr/include. Without it, sources that
    * include the header fail with "file not found". */
   const char *include_dir;
+  /* Tools; NULL: found on PATH ("clang-19" or "clang", "wat2wasm",
+   * "bwrap"). */
+  const char *clang;
+  const char *wat2wasm;
+  const char *bwrap;
+  /* Set from any thread to stop the compile: WUDF_ERR_CANCELLED, the
+   * compiler killed. Borrowed; may be NULL. */
+  wudf_cancel *cancel;
+  wudf_phase_fn progress; /* may be NULL */
+  void *progress_user;
   /* Limits on each run of a compiler or linker (one compile runs two).
    * 0 keeps the default. */
   uint32_t timeout_s;    /* wall-clock time; default 60 */

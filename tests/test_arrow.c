@@ -651,6 +651,8 @@ TEST(arrow_column_round_trip) {
           ok = wudf_column_bool(&c, i) == (i % 3 == 0);
           break;
         case WUDF_TYPE_UTF8:
+        case WUDF_TYPE_LARGE_UTF8:
+        case WUDF_TYPE_UTF8_VIEW:
           ok = wudf_column_utf8(&c, i, &len) != NULL && len == (size_t)i;
           break;
       }

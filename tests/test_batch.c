@@ -649,7 +649,7 @@ TEST(batch_signature_must_match_export) {
                &err);
   wudf_engine *e = test_engine(NULL, NULL);
   wudf_module *m = NULL;
-  wudf_load_options o = {"f.wasm", &sig, 1};
+  wudf_load_options o = {.name = "f.wasm", .udfs = &sig, .nudfs = 1};
   wudf_status st = e ? wudf_module_load_ex(e, bytes, len, &o, &m, &err) : 1;
   wudf_module_free(m);
   wudf_engine_free(e);

@@ -100,7 +100,8 @@ static wudf_status load(const char *file, wudf_module **out, wudf_error *err) {
     return WUDF_ERR_ARG;
   }
   wudf_udf_sig sigs[2];
-  wudf_load_options o = {file, sigs, udf_sigs(file, sigs)};
+  wudf_load_options o = {
+      .name = file, .udfs = sigs, .nudfs = udf_sigs(file, sigs)};
   wudf_status st = wudf_module_load_ex(g_engine, bytes, len, &o, out, err);
   free(bytes);
   return st;

@@ -284,7 +284,7 @@ static wudf_module *data_module(void) {
       return NULL;
   size_t len;
   uint8_t *bytes = test_wat(k_data_wat, NULL, &len);
-  wudf_load_options o = {"data.wat", sigs, 4};
+  wudf_load_options o = {.name = "data.wat", .udfs = sigs, .nudfs = 4};
   if (bytes &&
       wudf_module_load_ex(g_engine, bytes, len, &o, &g_data_module, &err))
     fprintf(stderr, "    data.wat: %s\n", err.message);

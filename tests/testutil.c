@@ -40,7 +40,8 @@ wudf_module *test_load_c_udfs(wudf_engine *e, const char *c_source,
       free(bytes);
       return NULL;
     }
-  wudf_load_options o = {name, parsed, (uint32_t)nsigs};
+  wudf_load_options o = {
+      .name = name, .udfs = parsed, .nudfs = (uint32_t)nsigs};
   if (wudf_module_load_ex(e, bytes, len, &o, &m, &err) != WUDF_OK)
     fprintf(stderr, "    load: %s\n", err.message);
   free(bytes);

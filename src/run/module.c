@@ -160,7 +160,7 @@ wudf_status wudf_run_module_load(wudf_engine *engine, const void *bytes,
                                  wudf_module **out, wudf_error *err) {
   if (!engine || !bytes || !function || !out)
     return wudf_fail(err, WUDF_ERR_ARG, "a required argument is NULL");
-  wudf_load_options lo = {name, NULL, 0};
+  wudf_load_options lo = {.name = name};
   wudf_wasm_info info;
   wudf_udf_sig sig;
   wudf_status st = wudf_wasm_parse(bytes, len, NULL, &info, err);

@@ -553,6 +553,8 @@ static void batch_arg(wudf_strbuf *sb, const wudf_udf_sig *sig, uint32_t j) {
           guard, j, j, j);
       break;
     case WUDF_TYPE_UTF8:
+    case WUDF_TYPE_LARGE_UTF8: /* never a parameter type: see wudf.h */
+    case WUDF_TYPE_UTF8_VIEW:
       wudf_strbuf_printf(sb,
                          ", sb%u + (u32)p%u[i], %s(u32)(p%u[i + 1] - p%u[i])",
                          j, j, guard, j, j);
@@ -593,6 +595,9 @@ static void batch_store(wudf_strbuf *sb, const wudf_udf_sig *sig) {
           "        cap = b->str_cap;\n"
           "      }\n"
           "      oo[i + 1] = (s32)so;\n");
+      break;
+    case WUDF_TYPE_LARGE_UTF8: /* never a result type: see wudf.h */
+    case WUDF_TYPE_UTF8_VIEW:
       break;
   }
 }
