@@ -21,6 +21,10 @@ static const status_desc k_status[] = {
     {WUDF_ERR_CACHE, "WUDF_ERR_CACHE", "cache directory unusable"},
     {WUDF_ERR_NOT_FOUND, "WUDF_ERR_NOT_FOUND", "no such export"},
     {WUDF_ERR_TYPE, "WUDF_ERR_TYPE", "type mismatch"},
+    {WUDF_ERR_SYSTEM, "WUDF_ERR_SYSTEM", "operating-system facility failed"},
+    {WUDF_ERR_HOST_MEMORY, "WUDF_ERR_HOST_MEMORY",
+     "host-memory budget exceeded"},
+    {WUDF_ERR_CANCELLED, "WUDF_ERR_CANCELLED", "cancelled"},
     {WUDF_TRAP_OOB, "WUDF_TRAP_OOB", "out-of-bounds memory access"},
     {WUDF_TRAP_DIV_BY_ZERO, "WUDF_TRAP_DIV_BY_ZERO", "integer divide by zero"},
     {WUDF_TRAP_INT_OVERFLOW, "WUDF_TRAP_INT_OVERFLOW", "integer overflow"},
@@ -75,4 +79,24 @@ const char *wudf_valtype_str(wudf_valtype type) {
       return "externref";
   }
   return "?";
+}
+
+const char *wudf_phase_str(wudf_phase phase) {
+  switch (phase) {
+    case WUDF_PHASE_PARSE:
+      return "parse";
+    case WUDF_PHASE_CACHE:
+      return "cache";
+    case WUDF_PHASE_TRANSLATE:
+      return "translate";
+    case WUDF_PHASE_CC:
+      return "cc";
+    case WUDF_PHASE_LINK:
+      return "link";
+    case WUDF_PHASE_COMPILE:
+      return "compile";
+    case WUDF_PHASE_DONE:
+      return "done";
+  }
+  return "unknown";
 }
