@@ -467,6 +467,7 @@ static int cmd_bench(int argc, char **argv) {
   wudf_engine_config cfg;
   wudf_engine_config_init(&cfg);
   cfg.cache_dir = a.cache_dir;
+  wudf_cli_engine_env(&cfg);
   if (a.memory_mib > 0 && a.memory_mib <= 4096)
     cfg.limits.memory_bytes = (uint64_t)a.memory_mib << 20;
   wudf_engine *e = NULL;

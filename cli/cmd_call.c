@@ -176,6 +176,7 @@ static int cmd_call(int argc, char **argv) {
   wudf_engine_config cfg;
   wudf_engine_config_init(&cfg);
   cfg.cache_dir = o.cache_dir;
+  wudf_cli_engine_env(&cfg);
   if (o.timeout_ms >= 0) cfg.limits.timeout_ms = (uint32_t)o.timeout_ms;
   if (o.memory_mib >= 0) cfg.limits.memory_bytes = (uint64_t)o.memory_mib << 20;
   wudf_engine *engine;

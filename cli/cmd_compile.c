@@ -84,6 +84,7 @@ static int parse_compile_opts(int argc, char **argv, compile_opts *c) {
   }
   c->o.functions = c->functions;
   c->o.nfunctions = c->nfunctions;
+  wudf_cli_compile_env(&c->o);
   return c->src ? 0 : -1;
 }
 

@@ -198,6 +198,7 @@ static int cmd_inspect(int argc, char **argv) {
   wudf_engine_config cfg;
   wudf_engine_config_init(&cfg);
   cfg.cache_dir = cache_dir;
+  wudf_cli_engine_env(&cfg);
   wudf_engine *e;
   wudf_error err = {0};
   if (wudf_engine_new(&cfg, &e, &err)) {

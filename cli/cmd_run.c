@@ -390,6 +390,7 @@ static int cmd_run(int argc, char **argv) {
   wudf_engine_config cfg;
   wudf_engine_config_init(&cfg);
   set_limits(&a, &cfg);
+  wudf_cli_engine_env(&cfg);
   wudf_engine *engine = NULL;
   wudf_error err = {0};
   rc = 1;

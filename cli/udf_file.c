@@ -77,6 +77,7 @@ static uint8_t *compile_source(const char *path, const char *function,
   o.functions = fns;
   o.nfunctions = function ? 1 : 0;
   o.cache_dir = cache_dir;
+  wudf_cli_compile_env(&o);
   wudf_compile_result *r = NULL;
   wudf_error err = {0};
   wudf_status st = wudf_compile_file(path, &o, &r, &err);

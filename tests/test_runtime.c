@@ -379,7 +379,7 @@ static bool runtime_signals_blocked(void) {
   sigset_t cur;
   if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return true;
   return sigismember(&cur, SIGSEGV) || sigismember(&cur, SIGBUS) ||
-         sigismember(&cur, WUDF_RT_TIMER_SIGNAL);
+         sigismember(&cur, wudf_rt_timer_signal());
 }
 
 TEST(signal_mask_restored_after_fault_trap) {
@@ -424,34 +424,37 @@ TEST(stale_timer_signal_is_ignored) {
   int ran = 0;
   wudf_rt_call_opts o = opts_with(16, 16, 0);
   CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_OK, NO_ERR);
-  CHECK(tgkill(getpid(), gettid(), WUDF_RT_TIMER_SIGNAL) == 0);
+  CHECK(tgkill(getpid(), gettid(), wudf_rt_timer_signal()) == 0);
   CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_OK, NO_ERR);
 }
 
 typedef struct interrupter {
-  atomic_int *flag, *tid;
+  wudf_rt_intr *intr;
   int delay_ms;
 } interrupter;
 
+static bool intr_running(wudf_rt_intr *intr) {
+  return (uint32_t)atomic_load(&intr->state) != 0;
+}
+
 static void *interrupt_thread(void *p) {
   interrupter *it = p;
-  while (atomic_load(it->tid) == 0) {
+  while (!intr_running(it->intr)) {
     struct timespec ns = {0, 1000000L};
     nanosleep(&ns, NULL);
   }
   struct timespec d = {0, (long)it->delay_ms * 1000000L};
   nanosleep(&d, NULL);
-  wudf_rt_request_interrupt(it->flag, it->tid);
+  wudf_rt_request_interrupt(it->intr);
   return NULL;
 }
 
 TEST(interrupt_from_another_thread) {
-  atomic_int flag = 0, tid = 0;
+  wudf_rt_intr intr = {0};
   /* The time limit only keeps a broken interrupt from hanging the test. */
   wudf_rt_call_opts o = opts_with(16, 16, 5000);
-  o.interrupt_flag = &flag;
-  o.running_tid = &tid;
-  interrupter it = {&flag, &tid, 20};
+  o.intr = &intr;
+  interrupter it = {&intr, 20};
   pthread_t th;
   CHECK(pthread_create(&th, NULL, interrupt_thread, &it) == 0);
   volatile uint64_t n = 0;
@@ -461,25 +464,42 @@ TEST(interrupt_from_another_thread) {
   pthread_join(th, NULL);
   CHECK_STATUS(st, WUDF_TRAP_INTERRUPTED, NO_ERR);
   CHECK_MSG(ms < 1000, "interrupt took %.1f ms", ms);
-  CHECK_EQ_INT(atomic_load(&flag), 0);
-  CHECK_EQ_INT(atomic_load(&tid), 0);
+  CHECK(!intr_running(&intr));
   /* The next call runs normally. */
   int ran = 0;
   CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_OK, NO_ERR);
   CHECK_EQ_INT(ran, 1);
 }
 
-TEST(interrupt_before_call_stops_it_without_running) {
-  atomic_int flag = 0, tid = 0;
+TEST(interrupt_while_idle_does_nothing) {
+  wudf_rt_intr intr = {0};
   wudf_rt_call_opts o = opts_with(16, 16, 0);
-  o.interrupt_flag = &flag;
-  o.running_tid = &tid;
-  wudf_rt_request_interrupt(&flag, &tid); /* nothing running */
-  CHECK_EQ_INT(atomic_load(&flag), 1);
+  o.intr = &intr;
+  wudf_rt_request_interrupt(&intr); /* nothing running */
   int ran = 0;
-  CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_TRAP_INTERRUPTED, NO_ERR);
-  CHECK_EQ_INT(ran, 0);
-  CHECK_EQ_INT(atomic_load(&flag), 0);
+  CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_OK, NO_ERR);
+  CHECK_EQ_INT(ran, 1);
+  CHECK(!intr_running(&intr));
+}
+
+static void body_interrupt_self(void *p) {
+  wudf_rt_intr *intr = p;
+  /* As if another thread's interrupt landed just as the call started. */
+  wudf_rt_request_interrupt(intr);
+  for (;;) {
+  }
+}
+
+/* An interrupt aimed at one call is not seen by the next. */
+TEST(interrupt_does_not_reach_the_next_call) {
+  wudf_rt_intr intr = {0};
+  wudf_rt_call_opts o = opts_with(16, 16, 5000);
+  o.intr = &intr;
+  CHECK_STATUS(run(&o, body_interrupt_self, &intr, NULL),
+               WUDF_TRAP_INTERRUPTED, NO_ERR);
+  /* A stale request for the finished call, stored late. */
+  atomic_store(&intr.target, (unsigned)(atomic_load(&intr.state) >> 32));
+  int ran = 0;
   CHECK_STATUS(run(&o, body_mark, &ran, NULL), WUDF_OK, NO_ERR);
   CHECK_EQ_INT(ran, 1);
 }
@@ -509,11 +529,10 @@ TEST(trap_in_host_bracket_deferred_until_leave) {
   CHECK_EQ_INT(j.after_spin, 1);
   CHECK_EQ_INT(j.after_leave, 0);
   /* An interrupt is deferred the same way. */
-  atomic_int flag = 0, tid = 0;
+  wudf_rt_intr intr = {0};
   o = opts_with(16, 16, 0);
-  o.interrupt_flag = &flag;
-  o.running_tid = &tid;
-  interrupter it = {&flag, &tid, 10};
+  o.intr = &intr;
+  interrupter it = {&intr, 10};
   host_job k = {.spin_ms = 80};
   pthread_t th;
   CHECK(pthread_create(&th, NULL, interrupt_thread, &it) == 0);
@@ -846,11 +865,10 @@ TEST(timeout_works_in_forked_child) {
   CHECK(pid >= 0);
   if (pid == 0) {
     wudf_rt_call_opts c = opts_with(16, 16, 30);
-    atomic_int flag = 0, tid = 0;
-    c.interrupt_flag = &flag;
-    c.running_tid = &tid;
+    wudf_rt_intr intr = {0};
+    c.intr = &intr;
     wudf_status st = wudf_rt_guarded(&c, body_spin, (void *)&n, NULL);
-    _exit(st == WUDF_TRAP_TIMEOUT && tid == 0 ? 0 : 1);
+    _exit(st == WUDF_TRAP_TIMEOUT && !intr_running(&intr) ? 0 : 1);
   }
   int status = 0;
   CHECK(waitpid(pid, &status, 0) == pid);

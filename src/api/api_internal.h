@@ -54,6 +54,8 @@ struct wudf_module {
   void *dl;
   const wudf_shim_module *desc;
   bool was_cached;
+  /* The function types its initialisation registered, released on free. */
+  wudf_rt_typeset types;
   uint32_t *exports_by_name; /* export indices sorted by name */
   wudf_extern_info *export_infos, *import_infos;
   wudf_valtype *valtypes; /* storage for the infos' params/results */
@@ -71,7 +73,9 @@ struct wudf_instance {
   wudf_wasi_ctx wasi;
   bool live;          /* storage holds an instantiated module */
   bool needs_rebuild; /* trapped: rebuild before the next call */
-  atomic_int interrupt_flag, running_tid;
+  /* The running call, for wudf_instance_interrupt(); `abandoned` when a
+   * host function left a call by longjmp (wudf_runtime_recover()). */
+  wudf_rt_intr intr;
   wudf_rt_call_opts opts;
 };
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 #define MAX_HOST_FUNC_VALUES 16
@@ -23,10 +24,8 @@ void wudf_engine_config_init(wudf_engine_config *config) {
   wudf_limits_init(&config->limits);
 }
 
-static char *dup_or_env(const char *value, const char *env, const char *dflt) {
-  if (!value) value = getenv(env);
-  if (!value || !*value) value = dflt;
-  return strdup(value);
+static char *dup_or(const char *value, const char *dflt) {
+  return wudf_strdup(value && *value ? value : dflt);
 }
 
 static wudf_status check_limits(const wudf_limits *l, wudf_error *err) {
@@ -42,17 +41,22 @@ wudf_status wudf_engine_new(const wudf_engine_config *config, wudf_engine **out,
                             wudf_error *err) {
   if (!out) return wudf_fail(err, WUDF_ERR_ARG, "out is NULL");
   *out = NULL;
-  wudf_engine *e = calloc(1, sizeof *e);
+  wudf_engine *e = wudf_calloc(1, sizeof *e);
   if (!e) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  int rc = pthread_mutex_init(&e->lock, NULL);
+  if (rc != 0) {
+    wudf_free(e);
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "engine: creating a lock: %s",
+                     strerror(rc));
+  }
   wudf_status st;
   if (config)
     e->config = *config;
   else
     wudf_engine_config_init(&e->config);
-  pthread_mutex_init(&e->lock, NULL);
   if ((st = check_limits(&e->config.limits, err)) != WUDF_OK) goto fail;
-  e->cc = dup_or_env(e->config.cc, "WUDF_CC", "cc");
-  e->wasm2c = dup_or_env(e->config.wasm2c, "WUDF_WASM2C", "wasm2c");
+  e->cc = dup_or(e->config.cc, "cc");
+  e->wasm2c = dup_or(e->config.wasm2c, "wasm2c");
   if (!e->cc || !e->wasm2c) {
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
     goto fail;
@@ -77,24 +81,24 @@ static void host_item_free(wudf_host_item *it) {
   if (!it) return;
   if (it->kind == WUDF_EXTERN_MEMORY) wudf_rt_memory_delete(&it->memory);
   if (it->kind == WUDF_EXTERN_TABLE) wudf_rt_funcref_table_delete(&it->table);
-  free(it->type.types);
-  free(it->module_name);
-  free(it->name);
-  free(it);
+  wudf_free(it->type.types);
+  wudf_free(it->module_name);
+  wudf_free(it->name);
+  wudf_free(it);
 }
 
 void wudf_engine_free(wudf_engine *e) {
   if (!e) return;
   for (uint32_t i = 0; i < e->nitems; i++) host_item_free(e->items[i]);
-  free(e->items);
-  for (uint32_t i = 0; i < e->nregistered; i++) free(e->registered[i].name);
-  free(e->registered);
+  wudf_free(e->items);
+  for (uint32_t i = 0; i < e->nregistered; i++) wudf_free(e->registered[i].name);
+  wudf_free(e->registered);
   wudf_toolchain_reset(&e->toolchain);
   wudf_cache_reset(&e->cache);
   pthread_mutex_destroy(&e->lock);
-  free(e->cc);
-  free(e->wasm2c);
-  free(e);
+  wudf_free(e->cc);
+  wudf_free(e->wasm2c);
+  wudf_free(e);
 }
 
 const char *wudf_engine_cache_dir(const wudf_engine *engine) {
@@ -112,15 +116,15 @@ static wudf_status new_item(wudf_engine *e, const char *module_name,
         !strcmp(e->items[i]->name, name))
       return wudf_fail(err, WUDF_ERR_ARG, "'%s'.'%s' is already defined",
                        module_name, name);
-  wudf_host_item *it = calloc(1, sizeof *it);
+  wudf_host_item *it = wudf_calloc(1, sizeof *it);
   if (!it) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
-  it->module_name = strdup(module_name);
-  it->name = strdup(name);
+  it->module_name = wudf_strdup(module_name);
+  it->name = wudf_strdup(name);
   it->kind = kind;
   if (!it->module_name || !it->name) goto nomem;
   if (e->nitems == e->items_cap) {
     uint32_t cap = e->items_cap ? e->items_cap * 2 : 16;
-    wudf_host_item **items = realloc(e->items, cap * sizeof *items);
+    wudf_host_item **items = wudf_realloc(e->items, cap * sizeof *items);
     if (!items) goto nomem;
     e->items = items;
     e->items_cap = cap;
@@ -152,7 +156,7 @@ wudf_status wudf_engine_define_func(
   wudf_host_item *it;
   wudf_status st = new_item(e, module_name, name, WUDF_EXTERN_FUNC, &it, err);
   if (st != WUDF_OK) return st;
-  it->type.types = malloc(nparams + nresults + 1u);
+  it->type.types = wudf_malloc(nparams + nresults + 1u);
   if (!it->type.types) {
     host_item_free(it);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -224,17 +228,17 @@ wudf_status wudf_engine_register_instance(wudf_engine *e, const char *as_name,
                                           wudf_error *err) {
   if (!e || !as_name || !instance)
     return wudf_fail(err, WUDF_ERR_ARG, "engine, name or instance is NULL");
-  char *name = strdup(as_name);
+  char *name = wudf_strdup(as_name);
   if (!name) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   pthread_mutex_lock(&e->lock);
   wudf_status st = WUDF_OK;
   uint32_t i = 0;
   while (i < e->nregistered && strcmp(e->registered[i].name, as_name)) i++;
   if (i < e->nregistered) { /* a later registration replaces the earlier */
-    free(e->registered[i].name);
+    wudf_free(e->registered[i].name);
   } else if (e->nregistered == e->registered_cap) {
     uint32_t cap = e->registered_cap ? e->registered_cap * 2 : 8;
-    wudf_registered *r = realloc(e->registered, cap * sizeof *r);
+    wudf_registered *r = wudf_realloc(e->registered, cap * sizeof *r);
     if (!r) {
       st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
       goto out;
@@ -247,6 +251,6 @@ wudf_status wudf_engine_register_instance(wudf_engine *e, const char *as_name,
   name = NULL;
 out:
   pthread_mutex_unlock(&e->lock);
-  free(name);
+  wudf_free(name);
   return st;
 }

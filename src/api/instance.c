@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 void wudf_instance_config_init(const wudf_engine *engine,
@@ -23,8 +24,7 @@ static void set_opts(wudf_instance *inst) {
   inst->opts.timeout_ms = l->timeout_ms;
   inst->opts.memory_cap_pages = l->memory_bytes >> 16;
   inst->opts.table_cap = l->table_elements;
-  inst->opts.interrupt_flag = &inst->interrupt_flag;
-  inst->opts.running_tid = &inst->running_tid;
+  inst->opts.intr = &inst->intr;
 }
 
 /* Fills err for a guarded call that ended with a trap or error. */
@@ -109,7 +109,7 @@ wudf_status wudf_instance_new(wudf_module *module,
   if (!module || !out)
     return wudf_fail(err, WUDF_ERR_ARG, "module or out is NULL");
   *out = NULL;
-  wudf_instance *inst = calloc(1, sizeof *inst);
+  wudf_instance *inst = wudf_calloc(1, sizeof *inst);
   if (!inst) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   inst->module = module;
   if (config)
@@ -119,10 +119,10 @@ wudf_status wudf_instance_new(wudf_module *module,
   set_opts(inst);
   wudf_wasi_ctx_init(&inst->wasi, inst->config.limits.output_bytes);
   uint64_t size = module->desc->instance_size;
-  inst->storage = calloc(1, size ? size : 1);
-  inst->imports =
-      calloc(1, sizeof *inst->imports +
-                    (module->shim.nslots + 1u) * sizeof inst->imports->slot[0]);
+  inst->storage = size <= SIZE_MAX ? wudf_calloc(1, (size_t)size) : NULL;
+  inst->imports = wudf_calloc(
+      1, sizeof *inst->imports +
+             (module->shim.nslots + 1u) * sizeof inst->imports->slot[0]);
   wudf_status st = WUDF_OK;
   if (!inst->storage || !inst->imports)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -140,13 +140,15 @@ wudf_status wudf_instance_new(wudf_module *module,
 
 void wudf_instance_free(wudf_instance *inst) {
   if (!inst) return;
+  /* A call a host function left by longjmp must not outlive its options. */
+  wudf_rt_forget_call(&inst->opts);
   /* No stray timer signal on this thread after its last instance is gone. */
   wudf_rt_timer_quiesce();
   if (inst->storage) discard(inst);
   wudf_wasi_ctx_reset(&inst->wasi);
-  free(inst->storage);
-  free(inst->imports);
-  free(inst);
+  wudf_free(inst->storage);
+  wudf_free(inst->imports);
+  wudf_free(inst);
 }
 
 /* A call in progress: what the guarded body needs. */
@@ -197,6 +199,8 @@ static wudf_status pack_args(const wudf_instance *inst,
 }
 
 wudf_status wudf_instance_rebuild(wudf_instance *inst, wudf_error *err) {
+  /* A call left by longjmp stopped anywhere: its state cannot be kept. */
+  if (atomic_exchange(&inst->intr.abandoned, 0)) inst->needs_rebuild = true;
   if (!inst->needs_rebuild) return WUDF_OK;
   discard(inst);
   return instantiate(inst, err);
@@ -297,8 +301,7 @@ wudf_status wudf_instance_get_global(wudf_instance *inst, const char *name,
 }
 
 void wudf_instance_interrupt(wudf_instance *inst) {
-  if (inst)
-    wudf_rt_request_interrupt(&inst->interrupt_flag, &inst->running_tid);
+  if (inst) wudf_rt_request_interrupt(&inst->intr);
 }
 
 const char *wudf_instance_output(const wudf_instance *inst, size_t *len,

@@ -104,7 +104,7 @@ static wudf_status open_shared_object(wudf_module *m, const char *path,
                      "%s: %s does not match the module (stale or foreign "
                      "file in the cache?)",
                      m->name, path);
-  wudf_rt_call_opts opts = {0};
+  wudf_rt_call_opts opts = {.types = &m->types};
   wudf_rt_outcome outcome;
   if (wudf_rt_guarded(&opts, init_body, (void *)m->desc, &outcome) != WUDF_OK)
     return wudf_fail(err, outcome.status, "%s: initialising: %s", m->name,
@@ -245,6 +245,7 @@ out:
 void wudf_module_free(wudf_module *m) {
   if (!m) return;
   if (m->dl) dlclose(m->dl);
+  wudf_rt_typeset_release(&m->types);
   wudf_shim_source_reset(&m->shim);
   wudf_wasm_info_reset(&m->info);
   free(m->exports_by_name);

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 
 struct wudf_budget {
@@ -15,7 +16,7 @@ wudf_status wudf_budget_new(uint64_t limit_bytes, wudf_budget **out,
                             wudf_error *err) {
   if (!out) return wudf_fail(err, WUDF_ERR_ARG, "budget: out is NULL");
   *out = NULL;
-  wudf_budget *b = calloc(1, sizeof *b);
+  wudf_budget *b = wudf_calloc(1, sizeof *b);
   if (!b) return wudf_fail(err, WUDF_ERR_NOMEM, "allocating a budget");
   b->limit = limit_bytes ? limit_bytes : UINT64_MAX;
   atomic_init(&b->used, 0);
@@ -25,7 +26,7 @@ wudf_status wudf_budget_new(uint64_t limit_bytes, wudf_budget **out,
 }
 
 void wudf_budget_free(wudf_budget *budget) {
-  free(budget);
+  wudf_free(budget);
 }
 
 uint64_t wudf_budget_limit(const wudf_budget *b) {

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 
 struct wudf_cancel {
@@ -16,7 +17,7 @@ struct wudf_cancel {
 
 wudf_status wudf_cancel_new(wudf_cancel **out, wudf_error *err) {
   if (!out) return wudf_fail(err, WUDF_ERR_ARG, "cancel: out is NULL");
-  wudf_cancel *c = calloc(1, sizeof *c);
+  wudf_cancel *c = wudf_calloc(1, sizeof *c);
   *out = c;
   if (!c) return wudf_fail(err, WUDF_ERR_NOMEM, "allocating a cancel flag");
   atomic_init(&c->set, 0);
@@ -26,7 +27,7 @@ wudf_status wudf_cancel_new(wudf_cancel **out, wudf_error *err) {
 }
 
 void wudf_cancel_free(wudf_cancel *cancel) {
-  free(cancel);
+  wudf_free(cancel);
 }
 
 void wudf_cancel_trigger(wudf_cancel *c) {

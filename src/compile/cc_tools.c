@@ -30,9 +30,16 @@ static const char *const k_clang_packages =
 /* Version of the recipe (sandbox layout, pipeline); part of the id. */
 static const char *const k_recipe = "wudf-compile-recipe-1";
 
+/* One toolchain per set of tool names (wudf_compile_options clang,
+ * wat2wasm, bwrap), kept until exit. */
+typedef struct tools_entry {
+  struct tools_entry *next;
+  char *names[3];
+  wudf_cc_tools tools;
+} tools_entry;
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static wudf_cc_tools g_tools;
-static bool g_found;
+static tools_entry *g_entries;
 
 /* ------------------------------------------------------------------------ */
 /* Paths                                                                    */
@@ -334,8 +341,7 @@ static void clang_problem(wudf_cc_tools *t, const char *what) {
   t->clang = NULL;
 }
 
-static bool find_clang(wudf_cc_tools *t) {
-  const char *name = getenv("WUDF_CLANG");
+static bool find_clang(wudf_cc_tools *t, const char *name) {
   if (!name || !*name) name = "clang-19";
   char *found = find_in_path(name);
   t->clang = found ? realpath(found, NULL) : NULL;
@@ -380,8 +386,8 @@ static void bind_resource_dir(wudf_cc_binds *b, const char *res) {
   }
 }
 
-static void setup_clang(wudf_cc_tools *t) {
-  if (!find_clang(t)) return;
+static void setup_clang(wudf_cc_tools *t, const char *name) {
+  if (!find_clang(t, name)) return;
   if (!sysroot_present()) {
     clang_problem(t,
                   "the WASI sysroot (/usr/include/wasm32-wasi, "
@@ -402,8 +408,7 @@ static void setup_clang(wudf_cc_tools *t) {
   if (!ok) clang_problem(t, "ldd cannot list the libraries of clang or lld");
 }
 
-static void setup_wat2wasm(wudf_cc_tools *t) {
-  const char *name = getenv("WUDF_WAT2WASM");
+static void setup_wat2wasm(wudf_cc_tools *t, const char *name) {
   if (!name || !*name) name = "wat2wasm";
   char *found = find_in_path(name);
   t->wat2wasm = found ? realpath(found, NULL) : NULL;
@@ -490,11 +495,12 @@ static void tools_reset(wudf_cc_tools *t) {
   memset(t, 0, sizeof *t);
 }
 
-static wudf_status discover(wudf_cc_tools *t, wudf_error *err) {
+static wudf_status discover(wudf_cc_tools *t, const char *const names[3],
+                            wudf_error *err) {
   memset(t, 0, sizeof *t);
-  setup_clang(t);
-  setup_wat2wasm(t);
-  const char *bwrap = getenv("WUDF_BWRAP");
+  setup_clang(t, names[0]);
+  setup_wat2wasm(t, names[1]);
+  const char *bwrap = names[2];
   t->bwrap = find_in_path(bwrap && *bwrap ? bwrap : "bwrap");
   t->prlimit = find_in_path("prlimit");
   compute_id(t);
@@ -508,11 +514,46 @@ static wudf_status discover(wudf_cc_tools *t, wudf_error *err) {
   return WUDF_OK;
 }
 
-wudf_status wudf_cc_tools_get(const wudf_cc_tools **out, wudf_error *err) {
+/* NULL and "" both mean the default name. */
+static bool same_name(const char *a, const char *b) {
+  return !strcmp(a ? a : "", b ? b : "");
+}
+
+static tools_entry *find_entry(const char *const names[3]) {
+  for (tools_entry *e = g_entries; e; e = e->next)
+    if (same_name(e->names[0], names[0]) && same_name(e->names[1], names[1]) &&
+        same_name(e->names[2], names[2]))
+      return e;
+  return NULL;
+}
+
+static wudf_status add_entry(const char *const names[3], tools_entry **out,
+                             wudf_error *err) {
+  tools_entry *e = calloc(1, sizeof *e);
+  bool ok = e != NULL;
+  for (int i = 0; ok && i < 3; i++)
+    ok = !names[i] || (e->names[i] = strdup(names[i])) != NULL;
+  wudf_status st = ok ? discover(&e->tools, names, err)
+                      : wudf_fail(err, WUDF_ERR_NOMEM,
+                                  "out of memory finding the toolchain");
+  if (st != WUDF_OK) {
+    for (int i = 0; e && i < 3; i++) free(e->names[i]);
+    free(e);
+    return st;
+  }
+  e->next = g_entries;
+  g_entries = e;
+  *out = e;
+  return WUDF_OK;
+}
+
+wudf_status wudf_cc_tools_get(const wudf_compile_options *o,
+                              const wudf_cc_tools **out, wudf_error *err) {
+  const char *names[3] = {o->clang, o->wat2wasm, o->bwrap};
   pthread_mutex_lock(&g_lock);
-  wudf_status st = g_found ? WUDF_OK : discover(&g_tools, err);
-  if (st == WUDF_OK) g_found = true;
+  tools_entry *e = find_entry(names);
+  wudf_status st = e ? WUDF_OK : add_entry(names, &e, err);
   pthread_mutex_unlock(&g_lock);
-  *out = st == WUDF_OK ? &g_tools : NULL;
+  *out = st == WUDF_OK ? &e->tools : NULL;
   return st;
 }

@@ -127,11 +127,6 @@ static void resolve_options(const wudf_compile_options *in,
   if (!o->file_name || !*o->file_name) o->file_name = default_name(*lang);
 }
 
-static bool env_flag(const char *name) {
-  const char *v = getenv(name);
-  return v && (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"));
-}
-
 /* ------------------------------------------------------------------------ */
 /* wudf_guest.h                                                             */
 /* ------------------------------------------------------------------------ */
@@ -162,8 +157,7 @@ static char *header_near_program(void) {
 /* The real path of the wudf_guest.h to show the compiler, or NULL. */
 static char *find_guest_header(const wudf_compile_options *o) {
   if (o->include_dir) return header_in(o->include_dir);
-  char *h = header_in(getenv("WUDF_INCLUDE_DIR"));
-  if (!h) h = header_near_program();
+  char *h = header_near_program();
   if (!h) h = header_in("/usr/local/include");
   if (!h) h = header_in("/usr/include");
   return h;
@@ -335,7 +329,7 @@ done:
 static wudf_status compile_job(wudf_cc_job *job, bool *cached,
                                wudf_error *err) {
   if (job->lang == WUDF_LANG_WASM) return pass_through(job, err);
-  wudf_status st = wudf_cc_tools_get(&job->env.tools, err);
+  wudf_status st = wudf_cc_tools_get(job->env.opts, &job->env.tools, err);
   if (st != WUDF_OK) return st;
   char *header = find_guest_header(job->env.opts);
   job->env.guest_header = header;
@@ -378,7 +372,7 @@ wudf_status wudf_compile(const char *source, size_t len,
   wudf_cc_job job = {.source = source ? source : "", .len = len};
   resolve_options(options, &o, job.source, len, &job.lang);
   job.env.opts = &o;
-  job.env.sandboxed = !o.unsandboxed && !env_flag("WUDF_UNSANDBOXED_COMPILE");
+  job.env.sandboxed = !o.unsandboxed;
   job.functions = o.functions;
   job.nfunctions = o.functions ? o.nfunctions : 0;
   bool cached = false;

@@ -132,11 +132,12 @@ typedef struct wudf_cc_tools {
   char id_hex[65];
 } wudf_cc_tools;
 
-/* The process's toolchain, found on first use (from $WUDF_CLANG, default
- * clang-19, and $WUDF_WAT2WASM, default wat2wasm, in PATH) and kept until
- * exit; borrowed. Missing parts are recorded in the *_problem fields, not
+/* The toolchain the options name (clang, wat2wasm, bwrap; NULL: clang-19,
+ * wat2wasm and bwrap), found in PATH on first use and kept until exit;
+ * borrowed. Missing parts are recorded in the *_problem fields, not
  * returned as errors. Errors: WUDF_ERR_NOMEM. Thread-safe. */
-wudf_status wudf_cc_tools_get(const wudf_cc_tools **out, wudf_error *err);
+wudf_status wudf_cc_tools_get(const wudf_compile_options *o,
+                              const wudf_cc_tools **out, wudf_error *err);
 
 /* The fixed compiler flags, hashed into the toolchain id. */
 extern const char *const wudf_cc_clang_flags[];

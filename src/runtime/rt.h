@@ -9,12 +9,14 @@
  * returns the trap's status. State is per thread: many threads may run and
  * trap at once.
  *
- * Signals. wudf_rt_init() installs handlers for SIGSEGV, SIGBUS and
- * WUDF_RT_TIMER_SIGNAL once per process. A fault that is not a wasm trap
- * (the thread is not running generated code, or the address is neither in a
- * linear memory reservation nor in the thread's stack guard) is passed to the
- * handler the process had before (or the default action), so Python's or
- * PostgreSQL's own handlers keep working. Each thread that runs generated
+ * Signals. wudf_rt_init() fixes the process-wide settings (runtime.c) and
+ * installs handlers for the timer signal and, unless the host owns the
+ * faults (WUDF_FAULTS_HOST), for SIGSEGV and SIGBUS, once per process. A
+ * fault that is not a wasm trap (the thread is not running generated code,
+ * or the address is neither in a linear memory reservation nor in the
+ * thread's stack guard) is passed to the handler the process had before (or
+ * the default action), so Python's or PostgreSQL's own handlers keep
+ * working. Each thread that runs generated
  * code gets an alternate signal stack (unless it already has one), so stack
  * exhaustion can be handled, and has SIGSEGV, SIGBUS and the timer signal
  * unblocked; calls from another stack than the thread's own are refused.
@@ -37,12 +39,34 @@
 #include "translate/shim_abi.h"
 #include "wudf.h"
 
-/* Real-time signal used for time limits and interrupts (never SIGALRM). */
-#define WUDF_RT_TIMER_SIGNAL (SIGRTMIN + 3)
-
-/* Installs the signal handlers (once per process; later calls are cheap).
- * Thread-safe. */
+/* Starts the runtime with the default settings unless wudf_runtime_init()
+ * started it: fixes the settings and installs the signal handlers (once per
+ * process; later calls are one atomic load). Thread-safe. */
 wudf_status wudf_rt_init(wudf_error *err);
+
+/* The real-time signal used for time limits and interrupts (never SIGALRM):
+ * wudf_runtime_config.timer_signal. Valid once the runtime has started.
+ * Async-signal-safe. */
+int wudf_rt_timer_signal(void);
+
+/* Interrupt state of one instance. `state` is the running call's sequence
+ * number (high 32 bits) and kernel thread id (low 32 bits; 0 when no call
+ * runs). An interrupt stores the sequence number of the call it saw in
+ * `target`: only that call stops, never a later one. `abandoned` is set when
+ * a call was left by a longjmp out of a host function and ended by
+ * wudf_runtime_recover(). Zero-initialise. */
+typedef struct wudf_rt_intr {
+  _Atomic uint64_t state;
+  atomic_uint target;
+  atomic_int abandoned;
+} wudf_rt_intr;
+
+/* The function types a module registered (one reference each), released
+ * when the module is freed. Zero-initialise. */
+typedef struct wudf_rt_typeset {
+  uint32_t *index;
+  uint32_t n, cap;
+} wudf_rt_typeset;
 
 /* The runtime services handed to every compiled module. Static storage. */
 const wudf_shim_rt *wudf_rt_vtable(void);
@@ -53,12 +77,12 @@ typedef struct wudf_rt_call_opts {
   uint32_t timeout_ms;       /* 0: none */
   uint64_t memory_cap_pages; /* cap for memories allocated/grown in the call */
   uint32_t table_cap;        /* cap on table elements */
-  /* Set by wudf_rt_request_interrupt(); checked at entry and by the timer
-   * signal handler. May be NULL. */
-  atomic_int *interrupt_flag;
-  /* Receives the kernel thread id while the call runs (0 otherwise), so that
-   * wudf_rt_request_interrupt() can signal it. May be NULL. */
-  atomic_int *running_tid;
+  /* Where the call says it runs and wudf_rt_request_interrupt() asks it to
+   * stop. May be NULL (the call cannot be interrupted). */
+  wudf_rt_intr *intr;
+  /* Receives a reference to every function type registered during the
+   * call (a module's initialisation). May be NULL. */
+  wudf_rt_typeset *types;
 } wudf_rt_call_opts;
 
 /* What ended a guarded call. */
@@ -72,9 +96,9 @@ typedef struct wudf_rt_outcome {
 typedef void (*wudf_rt_body)(void *arg);
 
 /* Runs body(arg) with traps caught, under `opts`. Returns outcome->status.
- * Not reentrant: calling it from inside a guarded body returns WUDF_ERR_ARG.
- * If *opts->interrupt_flag is already set, clears it and returns
- * WUDF_TRAP_INTERRUPTED without running body. */
+ * Not reentrant: calling it from inside a guarded body returns WUDF_ERR_ARG
+ * (and so does a thread whose earlier call a host function left by
+ * longjmp, until wudf_runtime_recover()). */
 wudf_status wudf_rt_guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
                             void *arg, wudf_rt_outcome *outcome);
 
@@ -95,9 +119,15 @@ __attribute__((noreturn)) void wudf_rt_trap_exit(int32_t code);
 void wudf_rt_host_enter(void);
 void wudf_rt_host_leave(void);
 
-/* Sets *flag and, if a call is running on *running_tid, signals that thread.
- * Callable from any thread. */
-void wudf_rt_request_interrupt(atomic_int *flag, atomic_int *running_tid);
+/* Stops the call running under `intr`, if one is: it traps with
+ * WUDF_TRAP_INTERRUPTED. Does nothing when none runs. Any thread;
+ * async-signal-safe (atomics and tgkill). */
+void wudf_rt_request_interrupt(wudf_rt_intr *intr);
+
+/* If the calling thread is still inside a call made with `opts` that a host
+ * function left by longjmp, ends it as wudf_runtime_recover() does (before
+ * the options are freed). */
+void wudf_rt_forget_call(const wudf_rt_call_opts *opts);
 
 /* The calling thread's call timer keeps running after a call (see timer.c)
  * and fires once more, ignored, up to a time limit later. This stops it now,
@@ -114,10 +144,15 @@ wudf_status wudf_rt_funcref_table_new(wasm_rt_funcref_table_t *t,
                                       wudf_error *err);
 void wudf_rt_funcref_table_delete(wasm_rt_funcref_table_t *t);
 
-/* Type index for a signature (same signature, same index, across modules).
- * `types` holds the parameters then the results. Returns 0 when out of
- * memory (0 is never a valid index). Thread-safe. */
+/* Type index for a signature (same signature, same index, across modules,
+ * for as long as a reference to it is held). `types` holds the parameters
+ * then the results. Takes a reference, which wudf_rt_func_type_release()
+ * gives back. Returns 0 when out of memory (0 is never a valid index).
+ * Thread-safe. */
 uint32_t wudf_rt_func_type(uint32_t nparams, uint32_t nresults,
                            const wasm_rt_type_t *types);
+void wudf_rt_func_type_release(uint32_t index);
+/* Releases every reference in `set` and empties it. Accepts NULL. */
+void wudf_rt_typeset_release(wudf_rt_typeset *set);
 
 #endif /* WUDF_RUNTIME_RT_H */

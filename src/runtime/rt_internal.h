@@ -44,6 +44,11 @@ typedef struct wudf_rt_thread {
   volatile sig_atomic_t from_signal; /* the trap jumped out of a handler */
   volatile sig_atomic_t status;      /* wudf_status of the call */
   volatile int32_t exit_code;
+  volatile uint32_t seq;             /* the call's number in opts->intr */
+  /* The signal mask to restore after a jump out of a handler: the mask
+   * when the signal arrived (from its ucontext). */
+  sigset_t jump_mask;
+  volatile sig_atomic_t has_jump_mask;
   const wudf_rt_call_opts *opts; /* of the running call */
   wudf_rt_outcome *outcome;      /* of the running call */
   volatile uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: no time limit */
@@ -64,18 +69,33 @@ typedef struct wudf_rt_thread {
  * Async-signal-safe. */
 wudf_rt_thread *wudf_rt_thread_self(void);
 /* Ends the running call with `status`: records it and jumps back to
- * wudf_rt_guarded(). `from_signal`: called from a signal handler. The caller
- * has checked t->armed. */
+ * wudf_rt_guarded(). `from_signal`: called from a signal handler, whose
+ * ucontext is `uctx` (may be NULL). The caller has checked t->armed. */
 __attribute__((noreturn)) void wudf_rt_thread_jump(wudf_rt_thread *t,
                                                    wudf_status status,
-                                                   bool from_signal);
+                                                   bool from_signal,
+                                                   void *uctx);
 /* Options and outcome of this thread's running call, or NULL outside one. */
 const wudf_rt_call_opts *wudf_rt_current_opts(void);
 wudf_rt_outcome *wudf_rt_current_outcome(void);
 /* CLOCK_MONOTONIC in nanoseconds. Async-signal-safe. */
 uint64_t wudf_rt_now_ns(void);
 
+/* runtime.c */
+
+/* The fault mode the runtime started with. */
+wudf_fault_mode wudf_rt_fault_mode(void);
+/* Whether the runtime has started (settings fixed, handlers installed). */
+bool wudf_rt_started(void);
+
 /* signals.c */
+
+/* Installs the handlers: the timer signal's, and SIGSEGV's and SIGBUS's
+ * when `faults` is WUDF_FAULTS_INSTALL. Once, under runtime.c's lock. */
+wudf_status wudf_rt_signals_install(int timer_signal, wudf_fault_mode faults,
+                                    wudf_error *err);
+/* wudf_runtime_check(), under runtime.c's lock. */
+wudf_status wudf_rt_signals_check(bool repair, wudf_error *err);
 
 /* Stack bounds of the calling thread into t->stack_lo/hi. */
 wudf_status wudf_rt_stack_bounds(wudf_rt_thread *t, wudf_error *err);
@@ -85,13 +105,13 @@ wudf_status wudf_rt_altstack_ensure(wudf_rt_thread *t, wudf_error *err);
 /* Disables and unmaps the alternate stack t installed, if any. Calling
  * thread only. */
 void wudf_rt_altstack_release(wudf_rt_thread *t);
-/* Unblocks the runtime's signals after a jump out of a handler (sigsetjmp
- * does not save the mask, so the handler's mask is still in force). */
+/* Unblocks the runtime's signals (SIGSEGV, SIGBUS, the timer signal) on
+ * the calling thread. */
 void wudf_rt_signals_unblock(void);
 
 /* timer.c */
 
-/* The WUDF_RT_TIMER_SIGNAL handler. */
+/* The timer signal's handler. */
 void wudf_rt_timer_on_signal(int sig, siginfo_t *info, void *uctx);
 /* Creates t's timer (once per thread), aimed at t->tid. */
 wudf_status wudf_rt_timer_prepare(wudf_rt_thread *t, wudf_error *err);
@@ -102,6 +122,12 @@ wudf_status wudf_rt_timer_arm(wudf_rt_thread *t, uint32_t timeout_ms,
 void wudf_rt_timer_disarm(wudf_rt_thread *t);
 /* Deletes t's timer. */
 void wudf_rt_timer_release(wudf_rt_thread *t);
+
+/* functypes.c */
+
+/* Appends `index` (a reference the set now owns) to `set`; false when out
+ * of memory. */
+bool wudf_rt_typeset_add(wudf_rt_typeset *set, uint32_t index);
 
 /* memory.c */
 

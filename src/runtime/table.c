@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "runtime/rt_internal.h"
 
@@ -24,7 +25,7 @@ static wudf_status elems_new(void **out, uint32_t n, size_t size, uint32_t max,
     return wudf_fail(err, WUDF_ERR_LIMIT, "table needs %u elements, cap %u", n,
                      cap);
   if (n == 0) return WUDF_OK;
-  *out = calloc(n, size);
+  *out = wudf_calloc(n, size);
   if (!*out)
     return wudf_fail(err, WUDF_ERR_NOMEM, "allocating a table of %u elements",
                      n);
@@ -40,7 +41,7 @@ static uint32_t elems_grow(void **data, uint32_t *size, uint32_t max,
   if (want > max || want > cap_elements()) return UINT32_MAX;
   if (delta == 0) return old;
   /* want < 2^32 and elem is small: the product fits in size_t. */
-  char *p = realloc(*data, (size_t)want * elem);
+  char *p = wudf_realloc(*data, (size_t)want * elem);
   if (!p) return UINT32_MAX;
   for (uint64_t i = old; i < want; i++) memcpy(p + i * elem, init, elem);
   *data = p;
@@ -63,13 +64,13 @@ wudf_status wudf_rt_funcref_table_new(wasm_rt_funcref_table_t *t,
 
 void wudf_rt_funcref_table_delete(wasm_rt_funcref_table_t *t) {
   if (!t) return;
-  free(t->data);
+  wudf_free(t->data);
   memset(t, 0, sizeof *t);
 }
 
 void wudf_rt_externref_table_delete(wasm_rt_externref_table_t *t) {
   if (!t) return;
-  free(t->data);
+  wudf_free(t->data);
   memset(t, 0, sizeof *t);
 }
 

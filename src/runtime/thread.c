@@ -1,12 +1,15 @@
 /* Per-thread trap state and the guarded call. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "runtime/rt_internal.h"
 
@@ -35,7 +38,7 @@ static void thread_destroy(void *p) {
   atomic_signal_fence(memory_order_seq_cst);
   wudf_rt_timer_release(t);
   wudf_rt_altstack_release(t);
-  free(t);
+  wudf_free(t);
 }
 
 /* After fork() the surviving thread has a new tid and no timers. */
@@ -55,8 +58,10 @@ static void key_create(void) {
 static wudf_status thread_new(wudf_rt_thread **out, wudf_error *err) {
   int rc = pthread_once(&g_key_once, key_create);
   if (rc != 0 || g_key_rc != 0)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "creating the runtime's thread key");
-  wudf_rt_thread *t = calloc(1, sizeof *t);
+    return wudf_fail(err, WUDF_ERR_SYSTEM,
+                     "creating the runtime's thread key: %s",
+                     strerror(rc != 0 ? rc : g_key_rc));
+  wudf_rt_thread *t = wudf_calloc(1, sizeof *t);
   if (!t) return wudf_fail(err, WUDF_ERR_NOMEM, "allocating thread state");
   t->tid = gettid();
   wudf_status st = wudf_rt_stack_bounds(t, err);
@@ -66,8 +71,9 @@ static wudf_status thread_new(wudf_rt_thread **out, wudf_error *err) {
    * time limit would then never fire, and a blocked SIGSEGV makes the
    * kernel kill the process on the first out-of-bounds access. */
   wudf_rt_signals_unblock();
-  if (pthread_setspecific(g_key, t) != 0) {
-    st = wudf_fail(err, WUDF_ERR_NOMEM, "registering thread state");
+  if ((rc = pthread_setspecific(g_key, t)) != 0) {
+    st = wudf_fail(err, rc == ENOMEM ? WUDF_ERR_NOMEM : WUDF_ERR_SYSTEM,
+                   "registering thread state: %s", strerror(rc));
     goto fail;
   }
   g_self = t;
@@ -75,7 +81,7 @@ static wudf_status thread_new(wudf_rt_thread **out, wudf_error *err) {
   return WUDF_OK;
 fail:
   wudf_rt_altstack_release(t);
-  free(t);
+  wudf_free(t);
   return st;
 }
 
@@ -95,7 +101,9 @@ static wudf_status call_enter(const wudf_rt_call_opts *opts,
   wudf_rt_thread *t = g_self;
   if (t && t->active)
     return wudf_fail(err, WUDF_ERR_ARG,
-                     "wudf_rt_guarded called from inside a guarded call");
+                     "a call into wudf from inside a guarded call (or after "
+                     "a host function left one by longjmp without "
+                     "wudf_runtime_recover())");
   if (!t && (st = thread_new(&t, err)) != WUDF_OK) return st;
   if (!on_thread_stack(t))
     return wudf_fail(err, WUDF_ERR_UNSUPPORTED,
@@ -108,18 +116,35 @@ static wudf_status call_enter(const wudf_rt_call_opts *opts,
   return WUDF_OK;
 }
 
+/* Says, in opts->intr, that a call runs on this thread; returns its
+ * sequence number. Only the thread running the instance writes `state`. */
+static uint32_t intr_begin(wudf_rt_intr *intr, pid_t tid) {
+  uint64_t s = atomic_load_explicit(&intr->state, memory_order_relaxed);
+  uint32_t seq = (uint32_t)(s >> 32) + 1;
+  if (seq == 0) seq = 1; /* 0 is never a call's: `target` starts at 0 */
+  atomic_store(&intr->state, (uint64_t)seq << 32 | (uint32_t)tid);
+  return seq;
+}
+
+static void intr_end(wudf_rt_intr *intr) {
+  uint64_t s = atomic_load_explicit(&intr->state, memory_order_relaxed);
+  atomic_store(&intr->state, s & ~(uint64_t)UINT32_MAX);
+}
+
 /* Runs inside the sigsetjmp frame: from here on traps may jump. */
 static void call_start(wudf_rt_thread *t, const wudf_rt_call_opts *opts,
                        wudf_rt_outcome *outcome) {
   t->opts = opts;
   t->outcome = outcome;
   t->status = WUDF_OK;
+  t->seq = opts->intr ? intr_begin(opts->intr, t->tid) : 0;
   atomic_signal_fence(memory_order_seq_cst);
   t->armed = 1;
   atomic_signal_fence(memory_order_seq_cst);
-  if (opts->running_tid) atomic_store(opts->running_tid, (int)t->tid);
-  if (opts->interrupt_flag && atomic_exchange(opts->interrupt_flag, 0))
-    wudf_rt_thread_jump(t, WUDF_TRAP_INTERRUPTED, false);
+  /* An interrupt that saw this call before it was armed: its signal was
+   * ignored, its target is here. */
+  if (opts->intr && atomic_load(&opts->intr->target) == t->seq)
+    wudf_rt_thread_jump(t, WUDF_TRAP_INTERRUPTED, false, NULL);
   if (opts->timeout_ms > 0) {
     wudf_error e = {0};
     if (wudf_rt_timer_arm(t, opts->timeout_ms, &e) != WUDF_OK)
@@ -127,20 +152,36 @@ static void call_start(wudf_rt_thread *t, const wudf_rt_call_opts *opts,
   }
 }
 
-static wudf_status call_finish(wudf_rt_thread *t, wudf_rt_outcome *outcome) {
-  t->armed = 0;
-  atomic_signal_fence(memory_order_seq_cst);
-  if (t->from_signal) wudf_rt_signals_unblock();
-  wudf_rt_timer_disarm(t);
-  if (t->opts->running_tid) atomic_store(t->opts->running_tid, 0);
-  outcome->status = (wudf_status)t->status;
-  if (outcome->status == WUDF_TRAP_EXIT) outcome->exit_code = t->exit_code;
+/* Clears the per-call state; the call is over. */
+static void call_clear(wudf_rt_thread *t) {
   t->in_host = 0;
   t->pending = 0;
   t->from_signal = 0;
+  t->has_jump_mask = 0;
   t->opts = NULL;
   t->outcome = NULL;
+  atomic_signal_fence(memory_order_seq_cst);
   t->active = 0;
+}
+
+/* After a jump out of a handler: the mask from before the signal, else
+ * (sigsetjmp did not save it) at least the runtime's signals unblocked. */
+static void restore_mask(wudf_rt_thread *t) {
+  if (!t->from_signal) return;
+  if (t->has_jump_mask)
+    (void)pthread_sigmask(SIG_SETMASK, &t->jump_mask, NULL);
+  wudf_rt_signals_unblock();
+}
+
+static wudf_status call_finish(wudf_rt_thread *t, wudf_rt_outcome *outcome) {
+  t->armed = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  restore_mask(t);
+  wudf_rt_timer_disarm(t);
+  if (t->opts->intr) intr_end(t->opts->intr);
+  outcome->status = (wudf_status)t->status;
+  if (outcome->status == WUDF_TRAP_EXIT) outcome->exit_code = t->exit_code;
+  call_clear(t);
   return outcome->status;
 }
 
@@ -182,9 +223,13 @@ wudf_status wudf_rt_guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
 }
 
 void wudf_rt_thread_jump(wudf_rt_thread *t, wudf_status status,
-                         bool from_signal) {
+                         bool from_signal, void *uctx) {
   t->status = (sig_atomic_t)status;
   t->from_signal = from_signal;
+  if (from_signal && uctx) {
+    t->jump_mask = ((const ucontext_t *)uctx)->uc_sigmask;
+    t->has_jump_mask = 1;
+  }
   /* Disarm first: a timer signal arriving during the jump is then stale. */
   t->armed = 0;
   atomic_signal_fence(memory_order_seq_cst);
@@ -204,14 +249,15 @@ __attribute__((noreturn)) static void trap_outside_call(void) {
 void wudf_rt_trap(wudf_status status) {
   wudf_rt_thread *t = g_self;
   if (!t || !t->armed) trap_outside_call();
-  wudf_rt_thread_jump(t, status == WUDF_OK ? WUDF_ERR_ARG : status, false);
+  wudf_rt_thread_jump(t, status == WUDF_OK ? WUDF_ERR_ARG : status, false,
+                      NULL);
 }
 
 void wudf_rt_trap_exit(int32_t code) {
   wudf_rt_thread *t = g_self;
   if (!t || !t->armed) trap_outside_call();
   t->exit_code = code;
-  wudf_rt_thread_jump(t, WUDF_TRAP_EXIT, false);
+  wudf_rt_thread_jump(t, WUDF_TRAP_EXIT, false, NULL);
 }
 
 void wudf_rt_trap_detail(wudf_status status, const char *fmt, ...) {
@@ -250,7 +296,7 @@ void wudf_rt_host_enter(void) {
   wudf_rt_thread *t = g_self;
   if (!t) return;
   if (t->armed && t->in_host == 0 && stack_too_low(t))
-    wudf_rt_thread_jump(t, WUDF_TRAP_STACK_EXHAUSTED, false);
+    wudf_rt_thread_jump(t, WUDF_TRAP_STACK_EXHAUSTED, false, NULL);
   t->in_host = t->in_host + 1;
   atomic_signal_fence(memory_order_seq_cst);
 }
@@ -266,5 +312,30 @@ void wudf_rt_host_leave(void) {
   if (t->in_host != 0 || !t->pending) return;
   wudf_status st = (wudf_status)t->pending;
   t->pending = 0;
-  if (t->armed) wudf_rt_thread_jump(t, st, false);
+  if (t->armed) wudf_rt_thread_jump(t, st, false, NULL);
+}
+
+/* ---- Recovering from a host function that left by longjmp --------------- */
+
+/* The guarded frame is gone: never jump to it, never write its outcome. */
+static void abandon(wudf_rt_thread *t) {
+  t->armed = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  wudf_rt_timer_disarm(t);
+  wudf_rt_intr *intr = t->opts ? t->opts->intr : NULL;
+  if (intr) {
+    intr_end(intr);
+    atomic_store(&intr->abandoned, 1);
+  }
+  call_clear(t);
+}
+
+void wudf_runtime_recover(void) {
+  wudf_rt_thread *t = g_self;
+  if (t && t->active) abandon(t);
+}
+
+void wudf_rt_forget_call(const wudf_rt_call_opts *opts) {
+  wudf_rt_thread *t = g_self;
+  if (t && t->active && t->opts == opts) abandon(t);
 }

@@ -1,5 +1,6 @@
 /* Time limits and interrupts: a per-thread POSIX timer and tgkill(), both
- * delivering WUDF_RT_TIMER_SIGNAL to the thread running the call.
+ * delivering the timer signal (wudf_runtime_config.timer_signal) to the
+ * thread running the call.
  *
  * The timer is armed lazily: a call only sets its deadline, and starts the
  * timer (one system call) when it is not already running or would expire
@@ -25,8 +26,9 @@
 /* What the signal means for the running call: an interrupt request, a passed
  * deadline, or nothing (a late signal from an earlier call). */
 static wudf_status verdict(wudf_rt_thread *t) {
-  atomic_int *flag = t->opts ? t->opts->interrupt_flag : NULL;
-  if (flag && atomic_exchange(flag, 0)) return WUDF_TRAP_INTERRUPTED;
+  wudf_rt_intr *intr = t->opts ? t->opts->intr : NULL;
+  if (intr && atomic_load(&intr->target) == t->seq)
+    return WUDF_TRAP_INTERRUPTED;
   if (t->deadline_ns && wudf_rt_now_ns() >= t->deadline_ns)
     return WUDF_TRAP_TIMEOUT;
   return WUDF_OK;
@@ -55,7 +57,7 @@ static void timer_fired(wudf_rt_thread *t) {
 }
 
 void wudf_rt_timer_on_signal(int sig, siginfo_t *info, void *uctx) {
-  (void)sig, (void)uctx;
+  (void)sig;
   int saved_errno = errno;
   wudf_rt_thread *t = wudf_rt_thread_self();
   if (t && t->has_timer && info && info->si_code == SI_TIMER) timer_fired(t);
@@ -65,7 +67,7 @@ void wudf_rt_timer_on_signal(int sig, siginfo_t *info, void *uctx) {
     if (st != WUDF_OK && t->in_host)
       t->pending = (sig_atomic_t)st;
     else if (st != WUDF_OK)
-      wudf_rt_thread_jump(t, st, true);
+      wudf_rt_thread_jump(t, st, true, uctx);
   }
   errno = saved_errno;
 }
@@ -75,10 +77,10 @@ wudf_status wudf_rt_timer_prepare(wudf_rt_thread *t, wudf_error *err) {
   struct sigevent sev;
   memset(&sev, 0, sizeof sev);
   sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = WUDF_RT_TIMER_SIGNAL;
+  sev.sigev_signo = wudf_rt_timer_signal();
   sev.sigev_notify_thread_id = t->tid;
   if (timer_create(CLOCK_MONOTONIC, &sev, &t->timer) != 0)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "creating the call timer: %s",
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "creating the call timer: %s",
                      strerror(errno));
   t->has_timer = true;
   return WUDF_OK;
@@ -92,13 +94,13 @@ wudf_status wudf_rt_timer_arm(wudf_rt_thread *t, uint32_t timeout_ms,
   t->deadline_ns = deadline;
   atomic_signal_fence(memory_order_seq_cst);
   if (!t->has_timer)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "starting the call timer: no timer");
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "starting the call timer: no timer");
   uint64_t expiry =
       atomic_load_explicit(&t->timer_expiry_ns, memory_order_relaxed);
   /* Running and due no later than the deadline: it will fire in time. */
   if (expiry != 0 && expiry <= deadline) return WUDF_OK;
   if (!timer_start(t, deadline))
-    return wudf_fail(err, WUDF_ERR_NOMEM, "starting the call timer: %s",
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "starting the call timer: %s",
                      strerror(errno));
   return WUDF_OK;
 }
@@ -126,10 +128,14 @@ void wudf_rt_timer_release(wudf_rt_thread *t) {
   if (timer_delete(t->timer) == 0) t->has_timer = false;
 }
 
-void wudf_rt_request_interrupt(atomic_int *flag, atomic_int *running_tid) {
-  if (!flag) return;
-  atomic_store(flag, 1);
-  int tid = running_tid ? atomic_load(running_tid) : 0;
-  /* ESRCH means the thread is gone; the flag then stops the next call. */
-  if (tid != 0) (void)tgkill(getpid(), tid, WUDF_RT_TIMER_SIGNAL);
+void wudf_rt_request_interrupt(wudf_rt_intr *intr) {
+  if (!intr) return;
+  uint64_t s = atomic_load(&intr->state);
+  pid_t tid = (pid_t)(uint32_t)s;
+  if (tid == 0) return; /* no call runs: nothing to stop */
+  /* The call's number, not a flag: if it ends before the signal lands,
+   * the next call (another number) is not stopped. */
+  atomic_store(&intr->target, (uint32_t)(s >> 32));
+  /* ESRCH: the thread is gone, and with it the call. */
+  (void)tgkill(getpid(), tid, wudf_rt_timer_signal());
 }

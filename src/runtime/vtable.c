@@ -42,12 +42,20 @@ __attribute__((noreturn)) static void vt_call_indirect_trap(
 
 /* A 0 here would make unrelated signatures compare equal in call_indirect,
  * so inside a call running out of memory traps. */
+/* The reference the registration takes belongs to the running call's type
+ * set (the module being initialised), which releases it when freed. */
 static uint32_t vt_register_func_type(uint32_t nparams, uint32_t nresults,
                                       const wasm_rt_type_t *types) {
+  const wudf_rt_call_opts *opts = wudf_rt_current_opts();
   wudf_rt_host_enter();
   uint32_t idx = wudf_rt_func_type(nparams, nresults, types);
+  if (idx != 0 && opts && opts->types &&
+      !wudf_rt_typeset_add(opts->types, idx)) {
+    wudf_rt_func_type_release(idx);
+    idx = 0;
+  }
   wudf_rt_host_leave();
-  if (idx == 0 && wudf_rt_current_opts())
+  if (idx == 0 && opts)
     wudf_rt_trap_detail(WUDF_ERR_NOMEM, "registering a function type");
   return idx;
 }

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/alloc.h"
 #include "runtime/rt.h"
 
 /* WASI preview1 constants used here (from the witx definitions). */
@@ -40,7 +41,7 @@ void wudf_wasi_ctx_init(wudf_wasi_ctx *ctx, size_t out_limit) {
 
 void wudf_wasi_ctx_reset(wudf_wasi_ctx *ctx) {
   if (!ctx) return;
-  free(ctx->out);
+  wudf_free(ctx->out);
   memset(ctx, 0, sizeof *ctx);
 }
 
@@ -60,7 +61,7 @@ static bool out_reserve(wudf_wasi_ctx *ctx, size_t len) {
   /* Never allocate beyond what the limit lets us keep. */
   if (ctx->out_limit < SIZE_MAX && cap > ctx->out_limit + 1)
     cap = ctx->out_limit + 1;
-  char *p = realloc(ctx->out, cap);
+  char *p = wudf_realloc(ctx->out, cap);
   if (!p) return false;
   ctx->out = p;
   ctx->out_cap = cap;

@@ -46,9 +46,7 @@ static bool passwd_home(wudf_strbuf *sb) {
  * absolute, as the XDG Base Directory specification asks. */
 static wudf_status default_dir(wudf_strbuf *sb, wudf_error *err) {
   const char *v;
-  if ((v = nonempty_env("WUDF_CACHE_DIR"))) {
-    wudf_strbuf_puts(sb, v);
-  } else if ((v = nonempty_env("XDG_CACHE_HOME")) && v[0] == '/') {
+  if ((v = nonempty_env("XDG_CACHE_HOME")) && v[0] == '/') {
     wudf_strbuf_printf(sb, "%s/wudf", v);
   } else if ((v = nonempty_env("HOME"))) {
     wudf_strbuf_printf(sb, "%s/.cache/wudf", v);
@@ -56,7 +54,7 @@ static wudf_status default_dir(wudf_strbuf *sb, wudf_error *err) {
     wudf_strbuf_puts(sb, "/.cache/wudf");
   } else {
     return wudf_fail(err, WUDF_ERR_CACHE,
-                     "no cache directory: set WUDF_CACHE_DIR or HOME");
+                     "no cache directory: give one or set HOME");
   }
   return WUDF_OK;
 }

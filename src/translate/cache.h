@@ -17,8 +17,8 @@ typedef struct wudf_cache {
   char *dir; /* owned; absolute, without a trailing slash */
 } wudf_cache;
 
-/* Opens the cache in `dir`, or when dir is NULL in $WUDF_CACHE_DIR, else
- * $XDG_CACHE_HOME/wudf, else $HOME/.cache/wudf, else <passwd home>/.cache/wudf.
+/* Opens the cache in `dir`, or when dir is NULL in $XDG_CACHE_HOME/wudf,
+ * else $HOME/.cache/wudf, else <passwd home>/.cache/wudf.
  * Creates missing directories (the cache directory itself with mode 0700,
  * missing parents 0755) and <dir>/tmp, and removes work directories older
  * than a day from <dir>/tmp (left by builds whose process was killed).

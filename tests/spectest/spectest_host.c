@@ -1,5 +1,6 @@
 /* The engine of a spec test run and the `spectest` host module. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "spectest.h"
 
@@ -72,7 +73,8 @@ wudf_status spec_engine_new(wudf_engine **out, wudf_error *err) {
   wudf_engine_config config;
   wudf_engine *engine = NULL;
   wudf_engine_config_init(&config);
-  config.cache_dir = NULL; /* $WUDF_CACHE_DIR */
+  /* run.sh names the cache; the library reads no environment variable. */
+  config.cache_dir = getenv("WUDF_CACHE_DIR");
   config.limits.memory_bytes = SPEC_MEMORY_BYTES;
   config.limits.table_elements = SPEC_TABLE_ELEMENTS;
   config.limits.timeout_ms = SPEC_TIMEOUT_MS;
