@@ -495,8 +495,8 @@ TEST(interrupt_does_not_reach_the_next_call) {
   wudf_rt_intr intr = {0};
   wudf_rt_call_opts o = opts_with(16, 16, 5000);
   o.intr = &intr;
-  CHECK_STATUS(run(&o, body_interrupt_self, &intr, NULL),
-               WUDF_TRAP_INTERRUPTED, NO_ERR);
+  CHECK_STATUS(run(&o, body_interrupt_self, &intr, NULL), WUDF_TRAP_INTERRUPTED,
+               NO_ERR);
   /* A stale request for the finished call, stored late. */
   atomic_store(&intr.target, (unsigned)(atomic_load(&intr.state) >> 32));
   int ran = 0;

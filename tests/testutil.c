@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -66,7 +67,13 @@ uint8_t *test_wat(const char *wat, const char *flags, size_t *len) {
 
 wudf_engine *test_engine(const char *subdir, const wudf_limits *limits) {
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), subdir ? subdir : "cache");
+  /* A child of test_run_child() shares its parent's cache. */
+  const char *shared = getenv("WUDF_TEST_CACHE");
+  if (!subdir && shared && *shared)
+    snprintf(dir, sizeof dir, "%s", shared);
+  else
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(),
+             subdir ? subdir : "cache");
   wudf_engine_config cfg;
   wudf_engine_config_init(&cfg);
   cfg.cache_dir = dir;
@@ -104,4 +111,29 @@ uint8_t *test_c_to_wasm(const char *c_source, size_t *len) {
            dst, src);
   if (system(cmd) != 0) return NULL;
   return test_read_file(dst, len);
+}
+
+int test_run_child(const char *helper, const char *mode) {
+  char cache[600];
+  snprintf(cache, sizeof cache, "%s/cache", test_tmpdir());
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    setenv("WUDF_TEST_CHILD", mode, 1);
+    setenv("WUDF_TEST_CACHE", cache, 1);
+    /* The child's temporary files go inside the parent's directory, which
+     * the parent removes. */
+    setenv("TMPDIR", test_tmpdir(), 1);
+    execl("/proc/self/exe", "run_tests", helper, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return status;
+}
+
+const char *test_child_mode(void) {
+  return getenv("WUDF_TEST_CHILD");
 }

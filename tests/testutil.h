@@ -27,8 +27,18 @@ wudf_module *test_load_c_udfs(wudf_engine *e, const char *c_source,
                               const char *name);
 
 /* An engine whose cache is `subdir` under the run's temporary directory
- * (NULL: a cache shared by the whole run). Uses `limits` when not NULL. */
+ * (NULL: a cache shared by the whole run, and by its test_run_child()
+ * children). Uses `limits` when not NULL. */
 wudf_engine *test_engine(const char *subdir, const wudf_limits *limits);
+
+/* Runs the test named `helper` alone in a fresh process (this test binary
+ * executed again), with test_child_mode() returning `mode` there; the
+ * child shares the parent's module cache. Returns the child's wait status,
+ * or -1. For tests that need a process whose runtime has not started (a
+ * different timer signal or fault mode). */
+int test_run_child(const char *helper, const char *mode);
+/* In such a child, its mode; NULL in the test runner itself. */
+const char *test_child_mode(void);
 
 /* Loads WAT text into a module and an instance; NULL (and a failed check
  * message) on error. */

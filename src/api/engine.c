@@ -91,7 +91,8 @@ void wudf_engine_free(wudf_engine *e) {
   if (!e) return;
   for (uint32_t i = 0; i < e->nitems; i++) host_item_free(e->items[i]);
   wudf_free(e->items);
-  for (uint32_t i = 0; i < e->nregistered; i++) wudf_free(e->registered[i].name);
+  for (uint32_t i = 0; i < e->nregistered; i++)
+    wudf_free(e->registered[i].name);
   wudf_free(e->registered);
   wudf_toolchain_reset(&e->toolchain);
   wudf_cache_reset(&e->cache);

@@ -120,9 +120,9 @@ wudf_status wudf_instance_new(wudf_module *module,
   wudf_wasi_ctx_init(&inst->wasi, inst->config.limits.output_bytes);
   uint64_t size = module->desc->instance_size;
   inst->storage = size <= SIZE_MAX ? wudf_calloc(1, (size_t)size) : NULL;
-  inst->imports = wudf_calloc(
-      1, sizeof *inst->imports +
-             (module->shim.nslots + 1u) * sizeof inst->imports->slot[0]);
+  inst->imports =
+      wudf_calloc(1, sizeof *inst->imports + (module->shim.nslots + 1u) *
+                                                 sizeof inst->imports->slot[0]);
   wudf_status st = WUDF_OK;
   if (!inst->storage || !inst->imports)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");

@@ -20,7 +20,7 @@ typedef struct functype {
 } functype;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static functype *g_types; /* type index i + 1 is g_types[i] */
+static functype *g_types;       /* type index i + 1 is g_types[i] */
 static uint32_t g_count, g_cap; /* entries used (live or free), allocated */
 static uint32_t g_live;         /* entries holding a type */
 static uint32_t g_free;         /* first free entry's index, or 0 */
@@ -150,7 +150,8 @@ bool wudf_rt_typeset_add(wudf_rt_typeset *set, uint32_t index) {
 
 void wudf_rt_typeset_release(wudf_rt_typeset *set) {
   if (!set) return;
-  for (uint32_t i = 0; i < set->n; i++) wudf_rt_func_type_release(set->index[i]);
+  for (uint32_t i = 0; i < set->n; i++)
+    wudf_rt_func_type_release(set->index[i]);
   wudf_free(set->index);
   memset(set, 0, sizeof *set);
 }

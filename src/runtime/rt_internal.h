@@ -44,7 +44,7 @@ typedef struct wudf_rt_thread {
   volatile sig_atomic_t from_signal; /* the trap jumped out of a handler */
   volatile sig_atomic_t status;      /* wudf_status of the call */
   volatile int32_t exit_code;
-  volatile uint32_t seq;             /* the call's number in opts->intr */
+  volatile uint32_t seq; /* the call's number in opts->intr */
   /* The signal mask to restore after a jump out of a handler: the mask
    * when the signal arrived (from its ucontext). */
   sigset_t jump_mask;

@@ -168,8 +168,10 @@ static wudf_status check_one(int sig, int f, const char *name, bool repair,
                              wudf_error *err) {
   struct sigaction cur;
   if (sigaction(sig, NULL, &cur) != 0)
-    return wudf_fail(err, WUDF_ERR_SYSTEM, "runtime: reading the handler for "
-                     "%s: %s", name, strerror(errno));
+    return wudf_fail(err, WUDF_ERR_SYSTEM,
+                     "runtime: reading the handler for "
+                     "%s: %s",
+                     name, strerror(errno));
   if (is_ours(sig, &cur)) return WUDF_OK;
   if (!repair)
     return wudf_fail(err, WUDF_ERR_SYSTEM,

@@ -168,8 +168,7 @@ static void call_clear(wudf_rt_thread *t) {
  * (sigsetjmp did not save it) at least the runtime's signals unblocked. */
 static void restore_mask(wudf_rt_thread *t) {
   if (!t->from_signal) return;
-  if (t->has_jump_mask)
-    (void)pthread_sigmask(SIG_SETMASK, &t->jump_mask, NULL);
+  if (t->has_jump_mask) (void)pthread_sigmask(SIG_SETMASK, &t->jump_mask, NULL);
   wudf_rt_signals_unblock();
 }
 
