@@ -721,8 +721,10 @@ TEST(process_trim_drops_types_of_freed_modules) {
   f.inst = NULL;
   wudf_module_free(f.module);
   f.module = NULL;
+  /* At least $odd, which no other module has (modules other tests keep
+   * loaded may share the commoner types). */
   size_t dropped = wudf_runtime_trim();
-  CHECK_MSG(dropped >= 2, "dropped %zu types", dropped);
+  CHECK_MSG(dropped >= 1, "dropped %zu types", dropped);
   CHECK_EQ_INT(wudf_runtime_trim(), 0);
   /* Loaded again after another module took the freed indices. */
   CHECK_STATUS(other_module(f.engine, &f.err), WUDF_OK, &f.err);
