@@ -304,6 +304,16 @@ static bool handler_is_default(int sig) {
          cur.sa_handler == SIG_DFL;
 }
 
+/* Whether the handler of `sig` is still the one in `before`. */
+static bool handler_unchanged(int sig, const struct sigaction *before) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) != 0) return false;
+  if ((cur.sa_flags & SA_SIGINFO) != (before->sa_flags & SA_SIGINFO))
+    return false;
+  return (cur.sa_flags & SA_SIGINFO) ? cur.sa_sigaction == before->sa_sigaction
+                                     : cur.sa_handler == before->sa_handler;
+}
+
 static int child_timer_signal(void) {
   int sig = SIGRTMIN + 5;
   wudf_runtime_config c;
@@ -376,6 +386,10 @@ static bool host_fault_reaches_host(void) {
 }
 
 static int child_host_faults(void) {
+  /* SIG_DFL, or a sanitizer's. */
+  struct sigaction segv, bus;
+  if (sigaction(SIGSEGV, NULL, &segv) != 0 || sigaction(SIGBUS, NULL, &bus))
+    return 12;
   wudf_runtime_config c;
   wudf_runtime_config_init(&c);
   c.faults = WUDF_FAULTS_HOST;
@@ -384,7 +398,8 @@ static int child_host_faults(void) {
   int step = setup(&f, 5000) ? 2 : 0;
   /* wudf left SIGSEGV and SIGBUS alone. */
   if (!step && add(f.inst, 1, 2, NULL) != WUDF_OK) step = 3;
-  if (!step && (!handler_is_default(SIGSEGV) || !handler_is_default(SIGBUS)))
+  if (!step &&
+      (!handler_unchanged(SIGSEGV, &segv) || !handler_unchanged(SIGBUS, &bus)))
     step = 4;
   if (!step &&
       (!install_host_handler(SIGSEGV) || !install_host_handler(SIGBUS)))
