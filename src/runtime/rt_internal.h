@@ -44,6 +44,7 @@ typedef struct wudf_rt_thread {
   volatile sig_atomic_t from_signal; /* the trap jumped out of a handler */
   volatile sig_atomic_t status;      /* wudf_status of the call */
   volatile int32_t exit_code;
+  volatile uintptr_t trap_pc;    /* where the call trapped, or 0 */
   const wudf_rt_call_opts *opts; /* of the running call */
   wudf_rt_outcome *outcome;      /* of the running call */
   volatile uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: no time limit */
@@ -69,6 +70,9 @@ wudf_rt_thread *wudf_rt_thread_self(void);
 __attribute__((noreturn)) void wudf_rt_thread_jump(wudf_rt_thread *t,
                                                    wudf_status status,
                                                    bool from_signal);
+/* Records the native address the running call traps at (async-signal-safe;
+ * ignored outside a call). */
+void wudf_rt_note_trap_pc(const void *pc);
 /* Options and outcome of this thread's running call, or NULL outside one. */
 const wudf_rt_call_opts *wudf_rt_current_opts(void);
 wudf_rt_outcome *wudf_rt_current_outcome(void);

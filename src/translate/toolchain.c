@@ -24,6 +24,9 @@ static const char *const k_cc_flags[] = {
     "-shared",
     "-fvisibility=hidden",
     "-fno-optimize-sibling-calls",
+    /* Cold blocks (the calls to traps) stay inside their function, where
+     * the shim's table of function addresses places them (api/locate.c). */
+    "-fno-reorder-blocks-and-partition",
     "-fstack-clash-protection",
     "-fno-strict-aliasing",
     /* Keeps x*1.0, x-0.0 etc.: WebAssembly requires them to quiet NaNs. */
