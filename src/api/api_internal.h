@@ -99,6 +99,11 @@ void wudf_val_from_shim(const wudf_shim_val *in, uint8_t wasm_type,
                         wudf_val *out);
 
 /* udfs.c: collecting and checking a module's UDF signatures. */
+/* The signatures the wudf.udfs section of a parsed module declares (*sigs
+ * owned by the caller; NULL and 0 without the section). */
+wudf_status wudf_module_section_udfs(const wudf_wasm_info *info,
+                                     const uint8_t *bytes, wudf_udf_sig **sigs,
+                                     uint32_t *n, wudf_error *err);
 wudf_status wudf_module_collect_udfs(wudf_module *module, const uint8_t *bytes,
                                      const wudf_load_options *options,
                                      wudf_error *err);
