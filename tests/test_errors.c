@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
 #include "common/error.h"
+#include "harness.h"
 #include "load/debuginfo.h"
 #include "testutil.h"
 
@@ -63,8 +63,7 @@ TEST(errors_trap_names_the_function_from_the_name_section) {
   /* A fault (out of bounds) is located from the signal's context. */
   CHECK_STATUS(call2(m, "load", 70000, 0, 1, 1, &err), WUDF_TRAP_OOB, &err);
   CHECK_STR_EQ(err.wasm_function, "loader");
-  CHECK_STATUS(call2(m, "stop", 0, 0, 0, 0, &err), WUDF_TRAP_UNREACHABLE,
-               &err);
+  CHECK_STATUS(call2(m, "stop", 0, 0, 0, 0, &err), WUDF_TRAP_UNREACHABLE, &err);
   CHECK_STR_EQ(err.wasm_function, "stop");
   /* A call that does not trap leaves no location behind. */
   CHECK_STATUS(call2(m, "div", 6, 3, 2, 1, &err), WUDF_OK, &err);
@@ -135,8 +134,7 @@ static void check_dwarf_line(const char *flags) {
   wudf_module *m = load_bytes(e, bytes, len, "dwarf.wasm", &err);
   free(bytes);
   CHECK_MSG(m != NULL, "%s", err.message);
-  CHECK_STATUS(call2(m, "quot", 1, 0, 2, 1, &err), WUDF_TRAP_DIV_BY_ZERO,
-               &err);
+  CHECK_STATUS(call2(m, "quot", 1, 0, 2, 1, &err), WUDF_TRAP_DIV_BY_ZERO, &err);
   CHECK_STR_EQ(err.wasm_function, "quot");
   CHECK_EQ_INT(err.source_line, 4);
   const char *file = err.source_file;
@@ -286,15 +284,14 @@ TEST(errors_garbage_debug_sections_are_ignored) {
 TEST(errors_name_section_keeps_valid_names) {
   /* Subsection 0 (module name) skipped; function names 2 "b", 0 "a\n",
    * 9 (out of range), 2 again. */
-  static const uint8_t names[] = {0, 2,   1,   'm', 1, 14, 4,   2,   1,
-                                  'b', 0, 2,   'a', '\n', 9, 1, 'z', 2,
-                                  1,   'c'};
+  static const uint8_t names[] = {0, 2, 1,   'm',  1, 14, 4,   2, 1, 'b',
+                                  0, 2, 'a', '\n', 9, 1,  'z', 2, 1, 'c'};
   wudf_wasm_debuginfo d;
   memset(&d, 0, sizeof d);
   wudf_error err;
   wudf_error_init(&err);
-  CHECK_STATUS(wudf_wasm_names_parse(names, sizeof names, 3, &d, &err),
-               WUDF_OK, &err);
+  CHECK_STATUS(wudf_wasm_names_parse(names, sizeof names, 3, &d, &err), WUDF_OK,
+               &err);
   CHECK_EQ_INT(d.nnames, 2);
   CHECK_STR_EQ(wudf_wasm_debuginfo_name(&d, 0), "a?");
   CHECK(wudf_wasm_debuginfo_name(&d, 1) == NULL);
@@ -310,9 +307,9 @@ TEST(errors_hostile_debug_sections_do_not_stop_a_load) {
   uint8_t *bytes = test_wat(k_named_wat, NULL, &len);
   CHECK(bytes != NULL);
   static const uint8_t extra[] = {
-      0, 9,  4,   'n', 'a', 'm', 'e', 1,   0x7f, 0xff, 0xff, /* name */
-      0, 16, 11,  '.', 'd', 'e', 'b', 'u', 'g', '_', 'l', 'i', 'n', 'e',
-      0x10, 0, 0, 0, /* unit length 16, then too little */
+      0,   9,   4,   'n',  'a', 'm', 'e', 1,   0x7f, 0xff, 0xff, /* name */
+      0,   16,  11,  '.',  'd', 'e', 'b', 'u', 'g',  '_',  'l',
+      'i', 'n', 'e', 0x10, 0,   0,   0, /* unit length 16, then too little */
   };
   uint8_t *m2 = malloc(len + sizeof extra);
   CHECK(m2 != NULL);

@@ -71,8 +71,7 @@ void wudf_locate_trap(const wudf_module *m, wudf_error *err) {
   if (name)
     wudf_error_set_name(err->wasm_function, name);
   else
-    snprintf(err->wasm_function, sizeof err->wasm_function, "$%u",
-             (unsigned)f);
+    snprintf(err->wasm_function, sizeof err->wasm_function, "$%u", (unsigned)f);
   const char *file;
   uint32_t line;
   if (wudf_wasm_debuginfo_line(&m->debug, m->info.nfunc_imports, (uint32_t)f,

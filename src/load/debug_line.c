@@ -271,7 +271,7 @@ static bool read_header(cursor *c, unit *u, const wudf_dwarf_strings *ss) {
   size_t program = c->pos + (size_t)header_len;
   u->min_inst_len = (uint8_t)fixed(c, 1);
   if (u->version >= 4) fixed(c, 1); /* maximum operations per instruction */
-  fixed(c, 1);                       /* default_is_stmt */
+  fixed(c, 1);                      /* default_is_stmt */
   u->line_base_u = (uint8_t)fixed(c, 1);
   u->line_range = (uint8_t)fixed(c, 1);
   u->opcode_base = (uint8_t)fixed(c, 1);
@@ -421,8 +421,8 @@ static int64_t find_file(const wudf_wasm_debuginfo *out, const file_ref *f,
 
 static wudf_status intern_file(wudf_wasm_debuginfo *out, const file_ref *f,
                                uint32_t *index, wudf_error *err) {
-  size_t len = f->len > WUDF_DEBUGINFO_MAX_NAME ? WUDF_DEBUGINFO_MAX_NAME
-                                                : f->len;
+  size_t len =
+      f->len > WUDF_DEBUGINFO_MAX_NAME ? WUDF_DEBUGINFO_MAX_NAME : f->len;
   int64_t k = find_file(out, f, len);
   if (k >= 0 || out->nfiles >= MAX_KEPT_FILES) {
     *index = k >= 0 ? (uint32_t)k : UINT32_MAX;

@@ -55,8 +55,8 @@ static wudf_status read_lines(const uint8_t *bytes, const wudf_wasm_info *info,
   const uint8_t *p = payload(bytes, find_custom(info, ".debug_line"), &n);
   if (!p || !info->nfuncs) return WUDF_OK;
   wudf_dwarf_strings ss;
-  ss.line_str = payload(bytes, find_custom(info, ".debug_line_str"),
-                        &ss.line_str_len);
+  ss.line_str =
+      payload(bytes, find_custom(info, ".debug_line_str"), &ss.line_str_len);
   ss.str = payload(bytes, find_custom(info, ".debug_str"), &ss.str_len);
   wudf_wasm_body_range *bodies = NULL;
   wudf_status st = body_ranges(bytes, info, &bodies, err);

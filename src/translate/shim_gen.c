@@ -75,12 +75,14 @@ static const char k_runtime_forwarders[] =
     "wudf_shim_call_indirect_trap(const wasm_rt_funcref_table_t *t, uint32_t "
     "i,\n"
     "                             uint32_t ft) {\n"
-    "  wudf_shim_rt_ptr->note_trap_pc((const char *)__builtin_return_address(0) - 1);\n"
+    "  wudf_shim_rt_ptr->note_trap_pc((const char "
+    "*)__builtin_return_address(0) - 1);\n"
     "  wudf_shim_rt_ptr->call_indirect_trap(t, i, ft);\n"
     "  __builtin_unreachable();\n"
     "}\n"
     "__attribute__((noinline, cold)) void wasm_rt_trap(wasm_rt_trap_t code) {\n"
-    "  wudf_shim_rt_ptr->note_trap_pc((const char *)__builtin_return_address(0) - 1);\n"
+    "  wudf_shim_rt_ptr->note_trap_pc((const char "
+    "*)__builtin_return_address(0) - 1);\n"
     "  wudf_shim_rt_ptr->trap(code);\n"
     "  __builtin_unreachable();\n"
     "}\n"
@@ -722,8 +724,9 @@ static uint32_t gen_code_table(wudf_strbuf *sb, const wudf_wasm_info *info,
                                const wudf_shim_source *src,
                                const uint32_t *udf_exports, uint32_t nudfs) {
   uint32_t n = 0, first = info->nfunc_imports;
-  wudf_strbuf_puts(sb, "static const wudf_shim_code wudf_shim_code_table[] = "
-                       "{\n  {0, 0},\n");
+  wudf_strbuf_puts(sb,
+                   "static const wudf_shim_code wudf_shim_code_table[] = "
+                   "{\n  {0, 0},\n");
   char w2c[sizeof src->func_prefix + 4];
   snprintf(w2c, sizeof w2c, "w2c_%s", src->func_prefix);
   for (uint32_t i = 0; i < info->nfuncs; i++, n++)
