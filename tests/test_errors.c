@@ -281,6 +281,26 @@ TEST(errors_garbage_debug_sections_are_ignored) {
   wudf_wasm_debuginfo_reset(&d);
 }
 
+/* Regression (fuzz): a DWARF 5 header whose header_length ends before its
+ * fixed fields, followed by file tables, read past the table array. */
+TEST(errors_short_dwarf_header_is_refused) {
+  static const uint8_t lines[] = {
+      40, 0, 0, 0,          /* unit_length */
+      5,  0, 4, 0,          /* version 5, address size 4, no segments */
+      2,  0, 0, 0,          /* header_length 2: shorter than what follows */
+      1,  1, 1, 0xfb, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1,
+      1,  1, 0x08,          /* directory format: path as a string */
+      3,  'a', 0, 'b', 0, 'c', 0, /* three directories */
+      1,  1, 0x08, 9,       /* file format, nine files */
+  };
+  wudf_wasm_debuginfo d;
+  read_both(NULL, 0, lines, sizeof lines, &d);
+  const char *file;
+  uint32_t line;
+  CHECK(!wudf_wasm_debuginfo_line(&d, 0, 0, &file, &line));
+  wudf_wasm_debuginfo_reset(&d);
+}
+
 TEST(errors_name_section_keeps_valid_names) {
   /* Subsection 0 (module name) skipped; function names 2 "b", 0 "a\n",
    * 9 (out of range), 2 again. */

@@ -56,7 +56,7 @@ typedef struct cursor {
 } cursor;
 
 static const uint8_t *take(cursor *c, size_t n) {
-  if (c->bad || n > c->end - c->pos) {
+  if (c->bad || c->pos > c->end || n > c->end - c->pos) {
     c->bad = true;
     return NULL;
   }
@@ -139,7 +139,7 @@ typedef struct unit {
   uint8_t min_inst_len, line_base_u, line_range, opcode_base;
   const uint8_t *std_lengths; /* opcode_base - 1 entries */
   file_ref *files;
-  uint32_t nfiles;
+  uint32_t nfiles, files_cap;
 } unit;
 
 /* Per function, the best row so far. */
@@ -158,8 +158,8 @@ typedef struct run_state {
 
 /* ---- file tables -------------------------------------------------------- */
 
-static bool push_file(unit *u, const char *name, size_t len, uint32_t cap) {
-  if (u->nfiles >= cap) return false;
+static bool push_file(unit *u, const char *name, size_t len) {
+  if (u->nfiles >= u->files_cap) return false;
   u->files[u->nfiles++] = (file_ref){name, len};
   return true;
 }
@@ -174,7 +174,7 @@ static void v4_tables(cursor *c, unit *u) {
     uleb(c);
     uleb(c);
     uleb(c);
-    if (!c->bad && !push_file(u, s, len, MAX_FILES)) return;
+    if (!c->bad && !push_file(u, s, len)) return;
   }
 }
 
@@ -251,7 +251,7 @@ static void v5_table(cursor *c, unit *u, const wudf_dwarf_strings *ss,
     file_ref path = {NULL, 0};
     for (unsigned i = 0; i < nfmt; i++)
       read_form(c, u, ss, fmt[i][1], fmt[i][0] == DW_LNCT_path ? &path : NULL);
-    if (files && !c->bad && !push_file(u, path.name, path.len, MAX_FILES))
+    if (files && !c->bad && !push_file(u, path.name, path.len))
       return;
   }
 }
@@ -277,6 +277,7 @@ static bool read_header(cursor *c, unit *u, const wudf_dwarf_strings *ss) {
   u->opcode_base = (uint8_t)fixed(c, 1);
   if (c->bad || u->line_range == 0 || u->opcode_base == 0) return false;
   u->std_lengths = take(c, u->opcode_base - 1u);
+  if (c->bad || c->pos > program) return false; /* header_len too short */
   cursor tables = {c->p, c->pos, program, false};
   if (u->version >= 5) {
     v5_table(&tables, u, ss, false);
@@ -399,7 +400,9 @@ static bool run_unit(cursor *c, run_state *rs, wudf_error *err,
   cursor uc = {c->p, c->pos, c->pos + (size_t)len, false};
   c->pos += (size_t)len;
   uint32_t cap = (uint32_t)(len / 2 < MAX_FILES ? len / 2 + 1 : MAX_FILES);
-  unit u = {.dwarf64 = dwarf64, .files = malloc(cap * sizeof(file_ref))};
+  unit u = {.dwarf64 = dwarf64,
+            .files = malloc(cap * sizeof(file_ref)),
+            .files_cap = cap};
   if (!u.files) {
     *st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for line programs");
     return false;
