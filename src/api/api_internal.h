@@ -153,10 +153,12 @@ void wudf_module_build_input(const wudf_module *m, const void *bytes,
 /* locate.c: sorts the compiled module's code addresses (after the shared
  * object is open). */
 wudf_status wudf_module_index_code(wudf_module *module, wudf_error *err);
-/* After a guarded call on `module` ended with a trap (on this thread, before
- * its next guarded call): fills err->wasm_function, and source_file and
- * source_line when known, from where the trap happened, and rebuilds the
- * message. Does nothing when the place is unknown. */
+/* After a guarded call on `module` ended with a trap and err was filled for
+ * it (on this thread, before its next guarded call): fills
+ * err->wasm_function, and source_file and source_line when known, from
+ * where the trap happened, and rebuilds the message. Does nothing when
+ * err->status is not a trap or the place is unknown (time limits,
+ * interrupts, traps raised by host functions). */
 void wudf_locate_trap(const wudf_module *module, wudf_error *err);
 /* Index of export `name` (of any kind), or -1. */
 int64_t wudf_module_find_export(const wudf_module *module, const char *name,

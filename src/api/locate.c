@@ -64,7 +64,9 @@ static int64_t function_at(const wudf_module *m, uintptr_t pc) {
 }
 
 void wudf_locate_trap(const wudf_module *m, wudf_error *err) {
-  if (!m || !err) return;
+  /* Only a trap set the address during the call; other failures (a call
+   * refused before it started) would find the previous call's. */
+  if (!m || !err || !wudf_status_is_trap(err->status)) return;
   int64_t f = function_at(m, wudf_rt_last_trap_pc());
   if (f < 0) return;
   const char *name = wudf_wasm_debuginfo_name(&m->debug, (uint32_t)f);

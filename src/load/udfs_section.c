@@ -4,7 +4,7 @@
 #include <string.h>
 
 static bool blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r';
+  return c == ' ' || c == '\t';
 }
 
 wudf_status wudf_udfs_section_lines(const char *text, size_t len,
@@ -14,6 +14,7 @@ wudf_status wudf_udfs_section_lines(const char *text, size_t len,
   while (st == WUDF_OK && text && start < len) {
     const char *nl = memchr(text + start, '\n', len - start);
     size_t end = nl ? (size_t)(nl - text) : len, a = start, b = end;
+    if (nl && b > a && text[b - 1] == '\r') b--; /* CRLF */
     while (a < b && blank(text[a])) a++;
     while (b > a && blank(text[b - 1])) b--;
     if (a < b && text[a] != '#') st = fn(user, text + a, b - a, line);
