@@ -301,6 +301,23 @@ TEST(errors_short_dwarf_header_is_refused) {
   wudf_wasm_debuginfo_reset(&d);
 }
 
+/* Regression (fuzz): a DWARF 5 file table of 2^63 entries with no
+ * attributes took minutes to walk. */
+TEST(errors_dwarf_table_without_attributes_is_refused) {
+  static const uint8_t lines[] = {
+      37, 0, 0, 0, /* unit_length */
+      5,  0, 4, 0, /* version 5, address size 4, no segments */
+      25, 0, 0, 0, /* header_length */
+      1,  1, 1, 0xfb, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1,
+      0,  /* no directory attributes */
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, /* entries */
+      0,  0, /* no files */
+  };
+  wudf_wasm_debuginfo d;
+  read_both(NULL, 0, lines, sizeof lines, &d);
+  wudf_wasm_debuginfo_reset(&d);
+}
+
 TEST(errors_name_section_keeps_valid_names) {
   /* Subsection 0 (module name) skipped; function names 2 "b", 0 "a\n",
    * 9 (out of range), 2 again. */

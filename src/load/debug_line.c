@@ -247,6 +247,13 @@ static void v5_table(cursor *c, unit *u, const wudf_dwarf_strings *ss,
     fmt[i][1] = uleb(c);
   }
   uint64_t count = uleb(c);
+  /* Every form takes a byte at least: more entries than bytes left, or
+   * entries of no attribute at all, cannot be real (and would not make the
+   * loop below read anything). */
+  if (count > c->end - c->pos || (count && nfmt == 0)) {
+    c->bad = true;
+    return;
+  }
   for (uint64_t k = 0; k < count && !c->bad; k++) {
     file_ref path = {NULL, 0};
     for (unsigned i = 0; i < nfmt; i++)
