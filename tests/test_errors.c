@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "load/debuginfo.h"
 #include "testutil.h"
+#include "wudf_run.h"
 
 #define CHECK_STR_EQ(a, b) \
   CHECK_MSG(strcmp((a), (b)) == 0, "'%s' is not '%s'", (a), (b))
@@ -285,13 +286,14 @@ TEST(errors_garbage_debug_sections_are_ignored) {
  * fixed fields, followed by file tables, read past the table array. */
 TEST(errors_short_dwarf_header_is_refused) {
   static const uint8_t lines[] = {
-      40, 0, 0, 0,          /* unit_length */
-      5,  0, 4, 0,          /* version 5, address size 4, no segments */
-      2,  0, 0, 0,          /* header_length 2: shorter than what follows */
-      1,  1, 1, 0xfb, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1,
-      1,  1, 0x08,          /* directory format: path as a string */
-      3,  'a', 0, 'b', 0, 'c', 0, /* three directories */
-      1,  1, 0x08, 9,       /* file format, nine files */
+      40, 0,   0,    0, /* unit_length */
+      5,  0,   4,    0, /* version 5, address size 4, no segments */
+      2,  0,   0,    0, /* header_length 2: shorter than what follows */
+      1,  1,   1,    0xfb, 14, 13,  0, 1, 1, 1,    1,
+      0,  0,   0,    1,    0,  0,   1, 1, 1, 0x08, /* directory format: path as
+                                                      a string */
+      3,  'a', 0,    'b',  0,  'c', 0,             /* three directories */
+      1,  1,   0x08, 9,                            /* file format, nine files */
   };
   wudf_wasm_debuginfo d;
   read_both(NULL, 0, lines, sizeof lines, &d);
@@ -305,13 +307,14 @@ TEST(errors_short_dwarf_header_is_refused) {
  * attributes took minutes to walk. */
 TEST(errors_dwarf_table_without_attributes_is_refused) {
   static const uint8_t lines[] = {
-      37, 0, 0, 0, /* unit_length */
-      5,  0, 4, 0, /* version 5, address size 4, no segments */
-      25, 0, 0, 0, /* header_length */
-      1,  1, 1, 0xfb, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1,
-      0,  /* no directory attributes */
+      37,   0,    0,    0, /* unit_length */
+      5,    0,    4,    0, /* version 5, address size 4, no segments */
+      25,   0,    0,    0, /* header_length */
+      1,    1,    1,    0xfb, 14,   13,   0,    1,    1,    1,
+      1,    0,    0,    0,    1,    0,    0,    1,    0,    /* no directory
+                                                               attributes */
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, /* entries */
-      0,  0, /* no files */
+      0,    0,                                              /* no files */
   };
   wudf_wasm_debuginfo d;
   read_both(NULL, 0, lines, sizeof lines, &d);
@@ -364,5 +367,36 @@ TEST(errors_hostile_debug_sections_do_not_stop_a_load) {
   CHECK_STR_EQ(err.wasm_function, "$1");
   CHECK_EQ_INT(err.source_line, 0);
   wudf_module_free(m);
+  wudf_engine_free(e);
+}
+
+/* ---- one parse, under the engine's limits -------------------------------- */
+
+TEST(errors_run_load_parses_under_the_engine_limits) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/errors", test_tmpdir());
+  wudf_engine_config cfg;
+  wudf_engine_config_init(&cfg);
+  cfg.cache_dir = dir;
+  cfg.max_functions = 2;
+  wudf_engine *e = NULL;
+  wudf_error err;
+  wudf_error_init(&err);
+  CHECK_STATUS(wudf_engine_new(&cfg, &e, &err), WUDF_OK, &err);
+  size_t len;
+  uint8_t *bytes = test_wat(k_named_wat, NULL, &len);
+  CHECK(bytes != NULL);
+  wudf_module *m = NULL;
+  wudf_type cols[2] = {WUDF_TYPE_INT32, WUDF_TYPE_INT32};
+  /* Without the limits at the parse, the missing export was reported
+   * (WUDF_ERR_NOT_FOUND) before the load refused the module. */
+  wudf_status st =
+      wudf_run_module_load(e, bytes, len, "limited.wasm", "nope", cols, 2,
+                           WUDF_RUN_MAP, WUDF_TYPE_INT32, &m, &err);
+  free(bytes);
+  CHECK(m == NULL);
+  CHECK_STATUS(st, WUDF_ERR_LIMIT, &err);
+  CHECK_STR_EQ(err.module, "limited.wasm");
+  CHECK(!strncmp(err.message, "limited.wasm: ", 14));
   wudf_engine_free(e);
 }

@@ -258,8 +258,7 @@ static void v5_table(cursor *c, unit *u, const wudf_dwarf_strings *ss,
     file_ref path = {NULL, 0};
     for (unsigned i = 0; i < nfmt; i++)
       read_form(c, u, ss, fmt[i][1], fmt[i][0] == DW_LNCT_path ? &path : NULL);
-    if (files && !c->bad && !push_file(u, path.name, path.len))
-      return;
+    if (files && !c->bad && !push_file(u, path.name, path.len)) return;
   }
 }
 

@@ -15,8 +15,8 @@
 #define WUDF_UDFS_SECTION "wudf.udfs"
 
 /* Called with a line that holds a signature, without its line end (LF or
- * CRLF) and surrounding spaces and tabs; `line` is 1-based. A status other than WUDF_OK
- * stops the walk. */
+ * CRLF) and surrounding spaces and tabs; `line` is 1-based. A status other than
+ * WUDF_OK stops the walk. */
 typedef wudf_status (*wudf_udfs_line_fn)(void *user, const char *text,
                                          size_t len, size_t line);
 
