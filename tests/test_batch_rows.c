@@ -386,12 +386,19 @@ static wudf_status map1(wudf_instance *inst, const char *udf, col *c0, col *c1,
   return wudf_instance_map(inst, udf, a, s, c1 ? 2 : 1, out, NULL, err);
 }
 
-/* "calling 'udf' on row R" with row, first_row and last_row all R. */
+/* Whether the message ends with `tail`. */
+static bool ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n >= k && !strcmp(s + n - k, tail);
+}
+
+/* "calling 'udf': ... on row R" with row, first_row and last_row all R. */
 static bool names_row(const wudf_error *err, const char *udf, int64_t row) {
-  char want[200];
-  snprintf(want, sizeof want, "calling '%s' on row %lld:", udf, (long long)row);
+  char call[160], at[64];
+  snprintf(call, sizeof call, "calling '%s': ", udf);
+  snprintf(at, sizeof at, " on row %lld", (long long)row);
   if (err->row == row && err->first_row == row && err->last_row == row &&
-      strstr(err->message, want))
+      strstr(err->message, call) && ends_with(err->message, at))
     return true;
   fprintf(stderr, "    want row %lld, got row %lld [%lld, %lld]: %s\n",
           (long long)row, (long long)err->row, (long long)err->first_row,
@@ -399,14 +406,15 @@ static bool names_row(const wudf_error *err, const char *udf, int64_t row) {
   return false;
 }
 
-/* "calling 'udf' on rows A to B" with row -1. */
+/* "calling 'udf': ... on rows A to B" with row -1. */
 static bool names_rows(const wudf_error *err, const char *udf, int64_t first,
                        int64_t last) {
-  char want[200];
-  snprintf(want, sizeof want, "calling '%s' on rows %lld to %lld:", udf,
-           (long long)first, (long long)last);
+  char call[160], at[64];
+  snprintf(call, sizeof call, "calling '%s': ", udf);
+  snprintf(at, sizeof at, " on rows %lld to %lld", (long long)first,
+           (long long)last);
   if (err->row == -1 && err->first_row == first && err->last_row == last &&
-      strstr(err->message, want))
+      strstr(err->message, call) && ends_with(err->message, at))
     return true;
   fprintf(stderr, "    want rows %lld to %lld, got row %lld [%lld, %lld]: %s\n",
           (long long)first, (long long)last, (long long)err->row,

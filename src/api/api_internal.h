@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "load/debuginfo.h"
 #include "load/wasm_info.h"
 #include "runtime/rt.h"
 #include "runtime/wasi.h"
@@ -63,6 +64,11 @@ struct wudf_module {
   uint32_t *udf_exports;  /* export index of each UDF */
   uint32_t nudfs;
   uint32_t alloc_export, reset_export; /* wudf_alloc / wudf_reset, or ~0 */
+  uint8_t *build_wasm; /* the bytes given to wasm2c; freed after the build */
+  size_t build_wasm_len;
+  wudf_wasm_debuginfo debug; /* function names and lines, for traps */
+  wudf_shim_code *code_map;  /* desc->code sorted by address */
+  uint32_t ncode;
 };
 
 struct wudf_instance {
@@ -97,6 +103,11 @@ void wudf_val_from_shim(const wudf_shim_val *in, uint8_t wasm_type,
                         wudf_val *out);
 
 /* udfs.c: collecting and checking a module's UDF signatures. */
+/* The signatures the wudf.udfs section of a parsed module declares (*sigs
+ * owned by the caller; NULL and 0 without the section). */
+wudf_status wudf_module_section_udfs(const wudf_wasm_info *info,
+                                     const uint8_t *bytes, wudf_udf_sig **sigs,
+                                     uint32_t *n, wudf_error *err);
 wudf_status wudf_module_collect_udfs(wudf_module *module, const uint8_t *bytes,
                                      const wudf_load_options *options,
                                      wudf_error *err);
@@ -121,14 +132,38 @@ wudf_status wudf_instance_report(const wudf_instance *instance,
 wasm_rt_memory_t *wudf_instance_memory0(const wudf_instance *instance);
 
 /* module.c */
-/* The steps of loading up to the build: parse, index the exports, collect
- * and check the UDFs, generate the shim. *m is zeroed but for `engine`. */
+/* Parses a module under the engine's limits (size, functions, tables,
+ * memory, block nesting) into *info; *info is left reset on failure. */
+wudf_status wudf_module_parse(const wudf_engine *engine, const void *bytes,
+                              size_t len, wudf_wasm_info *info,
+                              wudf_error *err);
+/* The steps of loading up to the build: parse (unless `parsed`, which
+ * wudf_module_parse() filled and which is taken over and zeroed), index the
+ * exports, collect and check the UDFs, read the debug names and lines,
+ * generate the shim. *m is zeroed but for `engine`. */
 wudf_status wudf_module_prepare(wudf_module *m, const void *bytes, size_t len,
                                 const wudf_load_options *options,
-                                wudf_error *err);
+                                wudf_wasm_info *parsed, wudf_error *err);
+/* wudf_module_load_ex() of a module wudf_module_parse() already read into
+ * *parsed (NULL: parse it). *parsed is taken over and zeroed, also on
+ * failure. */
+wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
+                                    size_t len, wudf_wasm_info *parsed,
+                                    const wudf_load_options *options,
+                                    wudf_module **out, wudf_error *err);
 /* What the cache key is computed from, for a prepared module. */
 void wudf_module_build_input(const wudf_module *m, const void *bytes,
                              size_t len, wudf_build_input *in);
+/* locate.c: sorts the compiled module's code addresses (after the shared
+ * object is open). */
+wudf_status wudf_module_index_code(wudf_module *module, wudf_error *err);
+/* After a guarded call on `module` ended with a trap and err was filled for
+ * it (on this thread, before its next guarded call): fills
+ * err->wasm_function, and source_file and source_line when known, from
+ * where the trap happened, and rebuilds the message. Does nothing when
+ * err->status is not a trap or the place is unknown (time limits,
+ * interrupts, traps raised by host functions). */
+void wudf_locate_trap(const wudf_module *module, wudf_error *err);
 /* Index of export `name` (of any kind), or -1. */
 int64_t wudf_module_find_export(const wudf_module *module, const char *name,
                                 uint32_t len);

@@ -17,7 +17,7 @@ wudf_status wudf_module_is_cached(wudf_engine *engine, const void *bytes,
   wudf_module *m = calloc(1, sizeof *m);
   if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   m->engine = engine;
-  wudf_status st = wudf_module_prepare(m, bytes, len, options, err);
+  wudf_status st = wudf_module_prepare(m, bytes, len, options, NULL, err);
   if (st == WUDF_OK) {
     wudf_build_input in;
     wudf_module_build_input(m, bytes, len, &in);

@@ -38,13 +38,14 @@ wudf_status wudf_instance_report(const wudf_instance *inst, const char *what,
              " (memory.grow was refused earlier at the %llu MiB limit)",
              (unsigned long long)(inst->config.limits.memory_bytes >> 20));
   if (o->status == WUDF_TRAP_EXIT) {
-    wudf_fail(err, o->status, "%s: %s: exited with code %d", inst->module->name,
-              what, o->exit_code);
+    wudf_fail(err, o->status, "%s: exited with code %d", what, o->exit_code);
     if (err) err->exit_code = o->exit_code;
-    return o->status;
+  } else {
+    wudf_fail(err, o->status, "%s: %s%s", what, wudf_status_str(o->status),
+              extra);
   }
-  return wudf_fail(err, o->status, "%s: %s: %s%s", inst->module->name, what,
-                   wudf_status_str(o->status), extra);
+  wudf_error_set_module(err, inst->module->name);
+  return o->status;
 }
 
 /* Memory 0 of the instance, for WASI: an imported memory's slot, or an
@@ -270,7 +271,9 @@ wudf_status wudf_instance_call_export(wudf_instance *inst, uint32_t x,
   if (st != WUDF_OK) {
     char what[300];
     snprintf(what, sizeof what, "calling '%s'", name);
-    return wudf_instance_report(inst, what, &o, err);
+    wudf_instance_report(inst, what, &o, err);
+    wudf_locate_trap(m, err);
+    return st;
   }
   for (uint32_t i = 0; i < nresults; i++)
     wudf_val_from_shim(&r[i], ft->types[ft->nparams + i], &results[i]);

@@ -4,6 +4,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,11 @@
  * 18,000 levels; refuse well before that with a clear message. */
 #define WUDF_MAX_BLOCK_DEPTH 10000
 
-static wudf_status parse(wudf_module *m, const void *bytes, size_t len,
-                         wudf_error *err) {
-  const wudf_engine_config *c = &m->engine->config;
+wudf_status wudf_module_parse(const wudf_engine *engine, const void *bytes,
+                              size_t len, wudf_wasm_info *info,
+                              wudf_error *err) {
+  memset(info, 0, sizeof *info);
+  const wudf_engine_config *c = &engine->config;
   if (len > c->max_module_bytes)
     return wudf_fail(err, WUDF_ERR_LIMIT,
                      "module is %zu bytes; the limit is %llu", len,
@@ -27,11 +30,13 @@ static wudf_status parse(wudf_module *m, const void *bytes, size_t len,
       .max_table_elements = c->limits.table_elements,
       .max_memory_pages = c->limits.memory_bytes >> 16,
   };
-  wudf_status st = wudf_wasm_parse(bytes, len, &limits, &m->info, err);
-  if (st == WUDF_OK && m->info.max_block_depth > WUDF_MAX_BLOCK_DEPTH)
+  wudf_status st = wudf_wasm_parse(bytes, len, &limits, info, err);
+  if (st == WUDF_OK && info->max_block_depth > WUDF_MAX_BLOCK_DEPTH) {
     st = wudf_fail(err, WUDF_ERR_LIMIT,
                    "a function nests blocks %u deep; the limit is %u",
-                   m->info.max_block_depth, WUDF_MAX_BLOCK_DEPTH);
+                   info->max_block_depth, WUDF_MAX_BLOCK_DEPTH);
+    wudf_wasm_info_reset(info);
+  }
   return st;
 }
 
@@ -82,6 +87,22 @@ int64_t wudf_module_find_export(const wudf_module *m, const char *name,
   return -1;
 }
 
+/* wudf_fail() for an error about module m, named in err->module. */
+static wudf_status module_fail(const wudf_module *m, wudf_error *err,
+                               wudf_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static wudf_status module_fail(const wudf_module *m, wudf_error *err,
+                               wudf_status status, const char *fmt, ...) {
+  char detail[WUDF_ERROR_MESSAGE_SIZE];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  wudf_fail(err, status, "%s", detail);
+  wudf_error_set_module(err, m->name);
+  return status;
+}
+
 /* Runs the module's type registration under the trap guard (it allocates). */
 static void init_body(void *arg) {
   const wudf_shim_module *desc = arg;
@@ -92,49 +113,52 @@ static wudf_status open_shared_object(wudf_module *m, const char *path,
                                       wudf_error *err) {
   m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!m->dl)
-    return wudf_fail(err, WUDF_ERR_COMPILE, "%s: cannot load %s: %s", m->name,
-                     path, dlerror());
+    return module_fail(m, err, WUDF_ERR_COMPILE, "cannot load %s: %s", path,
+                       dlerror());
   wudf_shim_entry_fn entry;
   void *sym = dlsym(m->dl, WUDF_SHIM_ENTRY_SYMBOL);
   memcpy(&entry, &sym, sizeof entry);
   m->desc = entry ? entry(wudf_rt_vtable()) : NULL;
   if (!m->desc || m->desc->nexports != m->info.nexports ||
       m->desc->nimports != m->shim.nslots || m->desc->nudfs != m->nudfs)
-    return wudf_fail(err, WUDF_ERR_COMPILE,
-                     "%s: %s does not match the module (stale or foreign "
-                     "file in the cache?)",
-                     m->name, path);
+    return module_fail(m, err, WUDF_ERR_COMPILE,
+                       "%s does not match the module (stale or foreign file "
+                       "in the cache?)",
+                       path);
   wudf_rt_call_opts opts = {.types = &m->types};
   wudf_rt_outcome outcome;
   if (wudf_rt_guarded(&opts, init_body, (void *)m->desc, &outcome) != WUDF_OK)
-    return wudf_fail(err, outcome.status, "%s: initialising: %s", m->name,
-                     wudf_status_str(outcome.status));
+    return module_fail(m, err, outcome.status, "initialising: %s",
+                       wudf_status_str(outcome.status));
   return WUDF_OK;
 }
 
 /* Generates the shim. A module wasm2c cannot translate because of
  * conflicting imports is refused, but an unprovided import wins as the
  * reason. */
-static wudf_status generate(wudf_module *m, wudf_error *err) {
+static wudf_status generate(wudf_module *m, const void *bytes, size_t len,
+                            wudf_error *err) {
   wudf_status st = wudf_shim_generate(&m->info, m->udfs, m->udf_exports,
                                       m->nudfs, &m->shim, err);
-  if (st == WUDF_OK) return st;
-  if (m->shim.conflict) {
+  if (st != WUDF_OK && m->shim.conflict) {
     wudf_error link_err = {0};
     if (wudf_link_check(m->engine, m, &link_err) != WUDF_OK) {
       if (err) *err = link_err;
       return link_err.status;
     }
   }
-  wudf_error_prefix(err, "%s", m->name);
+  if (st == WUDF_OK)
+    st = wudf_shim_rename_functions(bytes, len, &m->info, &m->shim,
+                                    &m->build_wasm, &m->build_wasm_len, err);
+  if (st != WUDF_OK) wudf_error_set_module(err, m->name);
   return st;
 }
 
 void wudf_module_build_input(const wudf_module *m, const void *bytes,
                              size_t len, wudf_build_input *in) {
   *in = (wudf_build_input){
-      .wasm = bytes,
-      .wasm_len = len,
+      .wasm = m->build_wasm ? m->build_wasm : bytes,
+      .wasm_len = m->build_wasm ? m->build_wasm_len : len,
       .module_name = m->shim.module_name,
       .prelude = m->shim.prelude,
       .postlude = m->shim.postlude,
@@ -149,46 +173,64 @@ static wudf_status build(wudf_module *m, const void *bytes, size_t len,
   wudf_status st =
       wudf_cache_get_or_build(&m->engine->cache, &m->engine->toolchain, &in,
                               path, path_size, &m->was_cached, err);
-  if (st != WUDF_OK) wudf_error_prefix(err, "%s", m->name);
+  if (st != WUDF_OK) wudf_error_set_module(err, m->name);
   return st;
+}
+
+/* Takes *parsed (zeroing it), or parses the bytes. */
+static wudf_status take_info(wudf_module *m, const void *bytes, size_t len,
+                             wudf_wasm_info *parsed, wudf_error *err) {
+  if (!parsed) return wudf_module_parse(m->engine, bytes, len, &m->info, err);
+  m->info = *parsed;
+  memset(parsed, 0, sizeof *parsed);
+  return WUDF_OK;
 }
 
 wudf_status wudf_module_prepare(wudf_module *m, const void *bytes, size_t len,
                                 const wudf_load_options *options,
-                                wudf_error *err) {
+                                wudf_wasm_info *parsed, wudf_error *err) {
   const char *name = options && options->name ? options->name : "module";
   m->name = strdup(name);
   wudf_status st =
       m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
-  if (st == WUDF_OK && (st = parse(m, bytes, len, err)) != WUDF_OK)
-    wudf_error_prefix(err, "%s", m->name);
+  if (st == WUDF_OK) st = take_info(m, bytes, len, parsed, err);
   if (st == WUDF_OK) st = index_exports(m, err);
-  if (st == WUDF_OK &&
-      (st = wudf_module_collect_udfs(m, bytes, options, err)) != WUDF_OK)
-    wudf_error_prefix(err, "%s", m->name);
-  if (st == WUDF_OK) st = generate(m, err);
-  return st;
+  if (st == WUDF_OK) st = wudf_module_collect_udfs(m, bytes, options, err);
+  if (st == WUDF_OK)
+    st = wudf_wasm_debuginfo_read(bytes, len, &m->info, &m->debug, err);
+  if (st != WUDF_OK) {
+    wudf_error_set_module(err, m->name);
+    return st;
+  }
+  return generate(m, bytes, len, err);
 }
 
 /* The public descriptions of imports and exports. */
 static wudf_status describe(wudf_module *m, wudf_error *err);
 
-wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
-                                size_t len, const wudf_load_options *options,
-                                wudf_module **out, wudf_error *err) {
-  if (!engine || (!bytes && len) || !out)
+wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
+                                    size_t len, wudf_wasm_info *parsed,
+                                    const wudf_load_options *options,
+                                    wudf_module **out, wudf_error *err) {
+  if (!engine || (!bytes && len) || !out) {
+    wudf_wasm_info_reset(parsed);
     return wudf_fail(err, WUDF_ERR_ARG, "engine, bytes or out is NULL");
+  }
   *out = NULL;
   wudf_module *m = calloc(1, sizeof *m);
-  if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  if (!m) {
+    wudf_wasm_info_reset(parsed);
+    return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
+  }
   m->engine = engine;
-  wudf_status st = wudf_module_prepare(m, bytes, len, options, err);
+  wudf_status st = wudf_module_prepare(m, bytes, len, options, parsed, err);
   /* wasm2c validates while building; imports are checked after it, so an
    * invalid module is reported as invalid whatever it imports. */
   char path[4096];
   if (st == WUDF_OK) st = build(m, bytes, len, path, sizeof path, err);
   if (st == WUDF_OK) st = wudf_link_check(engine, m, err);
   if (st == WUDF_OK) st = open_shared_object(m, path, err);
+  if (st == WUDF_OK) st = wudf_module_index_code(m, err);
   if (st == WUDF_OK) st = describe(m, err);
   if (st != WUDF_OK) {
     wudf_module_free(m);
@@ -196,9 +238,17 @@ wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
   }
   free(m->shim.prelude);
   free(m->shim.postlude);
+  free(m->build_wasm);
   m->shim.prelude = m->shim.postlude = NULL;
+  m->build_wasm = NULL;
   *out = m;
   return WUDF_OK;
+}
+
+wudf_status wudf_module_load_ex(wudf_engine *engine, const void *bytes,
+                                size_t len, const wudf_load_options *options,
+                                wudf_module **out, wudf_error *err) {
+  return wudf_module_load_parsed(engine, bytes, len, NULL, options, out, err);
 }
 
 wudf_status wudf_module_load(wudf_engine *engine, const void *bytes, size_t len,
@@ -248,6 +298,9 @@ void wudf_module_free(wudf_module *m) {
   wudf_rt_typeset_release(&m->types);
   wudf_shim_source_reset(&m->shim);
   wudf_wasm_info_reset(&m->info);
+  wudf_wasm_debuginfo_reset(&m->debug);
+  free(m->build_wasm);
+  free(m->code_map);
   free(m->exports_by_name);
   free(m->export_infos);
   free(m->import_infos);

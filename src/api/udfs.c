@@ -8,15 +8,22 @@
 #include "api/api_internal.h"
 #include "batch/batch_internal.h"
 #include "common/error.h"
+#include "load/udfs_section.h"
 
-#define UDF_SECTION "wudf.udfs"
 #define NO_EXPORT UINT32_MAX
 
-static const wudf_wasm_custom *find_section(const wudf_wasm_info *info) {
-  for (uint32_t i = 0; i < info->ncustoms; i++)
-    if (!strcmp(info->customs[i].name.str, UDF_SECTION))
-      return &info->customs[i];
-  return NULL;
+wudf_status wudf_module_section_udfs(const wudf_wasm_info *info,
+                                     const uint8_t *bytes, wudf_udf_sig **sigs,
+                                     uint32_t *n, wudf_error *err) {
+  *sigs = NULL;
+  *n = 0;
+  for (uint32_t i = 0; i < info->ncustoms; i++) {
+    const wudf_wasm_custom *c = &info->customs[i];
+    if (!strcmp(c->name.str, WUDF_UDFS_SECTION))
+      return wudf_udf_sigs_parse_section((const char *)bytes + c->offset,
+                                         c->size, sigs, n, err);
+  }
+  return WUDF_OK;
 }
 
 /* Adds `sig`, replacing an earlier one of the same name. */
@@ -40,18 +47,12 @@ static wudf_status add_sig(wudf_module *m, const wudf_udf_sig *sig,
 
 static wudf_status gather(wudf_module *m, const uint8_t *bytes,
                           const wudf_load_options *o, wudf_error *err) {
-  uint32_t cap = 0;
-  const wudf_wasm_custom *sec = find_section(&m->info);
-  wudf_status st = WUDF_OK;
-  if (sec) {
-    wudf_udf_sig *sigs = NULL;
-    uint32_t n = 0;
-    st = wudf_udf_sigs_parse_section((const char *)bytes + sec->offset,
-                                     sec->size, &sigs, &n, err);
-    for (uint32_t i = 0; st == WUDF_OK && i < n; i++)
-      st = add_sig(m, &sigs[i], &cap, err);
-    free(sigs);
-  }
+  uint32_t cap = 0, n;
+  wudf_udf_sig *sigs;
+  wudf_status st = wudf_module_section_udfs(&m->info, bytes, &sigs, &n, err);
+  for (uint32_t i = 0; st == WUDF_OK && i < n; i++)
+    st = add_sig(m, &sigs[i], &cap, err);
+  free(sigs);
   for (uint32_t i = 0; st == WUDF_OK && o && i < o->nudfs; i++)
     st = add_sig(m, &o->udfs[i], &cap, err);
   return st;

@@ -354,29 +354,28 @@ static wudf_status finish(batch_ctx *c, struct ArrowArray *out,
   return WUDF_OK;
 }
 
-/* Fills err for a chunk that failed: "... calling 'f' on row 7: ...", "...
- * on rows 0 to 65535: ..." when only the chunk is known, or "... preparing
- * a batch for 'f': ..." before the loop started. */
+/* Fills err for a chunk that failed: "... calling 'f': ... on row 7", "...
+ * on rows 0 to 65535" when only the chunk is known (the rows are fields,
+ * formatted by wudf_error_format), or "... preparing a batch for 'f': ..."
+ * before the loop started. */
 static wudf_status fail_chunk(batch_ctx *c, const wudf_rt_outcome *o,
                               int64_t row, wudf_error *err) {
   char what[300];
   int64_t first = row, last = row;
-  if (row >= 0) {
-    snprintf(what, sizeof what, "calling '%s' on row %lld", c->sig->name,
-             (long long)row);
-  } else if (c->in_loop) {
+  if (row < 0 && c->in_loop) {
     first = c->start;
     last = c->start + c->b.n - 1;
-    snprintf(what, sizeof what, "calling '%s' on rows %lld to %lld",
-             c->sig->name, (long long)first, (long long)last);
-  } else {
-    snprintf(what, sizeof what, "preparing a batch for '%s'", c->sig->name);
   }
+  if (row >= 0 || c->in_loop)
+    snprintf(what, sizeof what, "calling '%s'", c->sig->name);
+  else
+    snprintf(what, sizeof what, "preparing a batch for '%s'", c->sig->name);
   wudf_status st = wudf_instance_report(c->inst, what, o, err);
   if (err) {
     err->row = row;
     err->first_row = first;
     err->last_row = last;
+    wudf_error_format(err);
   }
   return st;
 }

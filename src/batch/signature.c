@@ -13,6 +13,7 @@
 
 #include "batch/batch_internal.h"
 #include "common/error.h"
+#include "load/udfs_section.h"
 
 /* ---- Parsing one signature ---------------------------------------------- */
 
@@ -285,24 +286,21 @@ static wudf_status check_duplicates(const sig_list *l, wudf_error *err) {
   return st;
 }
 
-/* Whether a line (without its end) holds no signature. */
-static bool line_is_blank(const char *s, size_t n) {
-  size_t i = 0;
-  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-  return i == n || s[i] == '#';
-}
+typedef struct section_reader {
+  sig_list *list;
+  wudf_error *err;
+} section_reader;
 
-static wudf_status parse_line(const char *s, size_t n, size_t line, sig_list *l,
-                              wudf_error *err) {
-  if (n && s[n - 1] == '\r') n--;
-  if (line_is_blank(s, n)) return WUDF_OK;
+static wudf_status parse_line(void *user, const char *s, size_t n,
+                              size_t line) {
+  section_reader *r = user;
   wudf_udf_sig sig;
-  if (wudf_udf_sig_parse(s, n, &sig, err) != WUDF_OK) {
-    wudf_error_prefix(err, "wudf.udfs line %zu", line);
-    if (err) err->status = WUDF_ERR_INVALID;
+  if (wudf_udf_sig_parse(s, n, &sig, r->err) != WUDF_OK) {
+    wudf_error_prefix(r->err, "wudf.udfs line %zu", line);
+    if (r->err) r->err->status = WUDF_ERR_INVALID;
     return WUDF_ERR_INVALID;
   }
-  return sig_list_push(l, &sig, line, err);
+  return sig_list_push(r->list, &sig, line, r->err);
 }
 
 wudf_status wudf_udf_sigs_parse_section(const char *text, size_t len,
@@ -313,15 +311,8 @@ wudf_status wudf_udf_sigs_parse_section(const char *text, size_t len,
   *out = NULL;
   *count = 0;
   sig_list l = {0};
-  wudf_status st = WUDF_OK;
-  size_t start = 0, line = 1;
-  while (st == WUDF_OK && start < len) {
-    const char *nl = memchr(text + start, '\n', len - start);
-    size_t end = nl ? (size_t)(nl - text) : len;
-    st = parse_line(text + start, end - start, line, &l, err);
-    start = end + 1;
-    line++;
-  }
+  section_reader r = {&l, err};
+  wudf_status st = wudf_udfs_section_lines(text, len, parse_line, &r);
   if (st == WUDF_OK) st = check_duplicates(&l, err);
   if (st != WUDF_OK) {
     sig_list_reset(&l);

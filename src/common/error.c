@@ -63,6 +63,12 @@ void wudf_error_set_name(char *field, const char *value) {
   snprintf(field, WUDF_ERROR_NAME_SIZE, "%s", value ? value : "");
 }
 
+void wudf_error_set_module(wudf_error *err, const char *name) {
+  if (!err) return;
+  wudf_error_set_name(err->module, name);
+  wudf_error_format(err);
+}
+
 /* Appends to a fixed buffer, truncating; formatting an error allocates
  * nothing (it also reports running out of memory). */
 typedef struct outbuf {

@@ -15,6 +15,10 @@ wudf_status wudf_fail(wudf_error *err, wudf_status status, const char *fmt, ...)
 void wudf_error_prefix(wudf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Records the module the error is about in err->module (NULL: none) and
+ * rebuilds the message; the detail is left as it is. */
+void wudf_error_set_module(wudf_error *err, const char *name);
+
 /* Copies `value` (NULL: "") into a WUDF_ERROR_NAME_SIZE field of
  * wudf_error, truncating. */
 void wudf_error_set_name(char *field, const char *value);

@@ -13,6 +13,7 @@
 #include "batch/batch_internal.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
+#include "load/udfs_section.h"
 
 /* ------------------------------------------------------------------------ */
 /* Candidates                                                               */
@@ -164,37 +165,31 @@ static void place_text(const wudf_cc_udf_input *in, const char *s, size_t n,
   *col = (uint32_t)(hit - start) + 1;
 }
 
-static void declared_line(chooser *c, const char *s, size_t n) {
-  while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
-  size_t lead = 0;
-  while (lead < n && (s[lead] == ' ' || s[lead] == '\t')) lead++;
-  if (lead == n || s[lead] == '#') return;
+static wudf_status declared_line(void *user, const char *s, size_t n,
+                                 size_t line_no) {
+  chooser *c = user;
+  (void)line_no; /* the place reported is the text's place in the source */
   uint32_t line, col;
-  place_text(c->in, s + lead, n - lead, &line, &col);
+  place_text(c->in, s, n, &line, &col);
   wudf_udf_sig sig;
   wudf_error e = {0};
-  if (wudf_udf_sig_parse(s + lead, n - lead, &sig, &e) != WUDF_OK) {
+  if (wudf_udf_sig_parse(s, n, &sig, &e) != WUDF_OK) {
     wudf_cc_diags_add(c->diags, WUDF_SEVERITY_ERROR, line, col,
                       "UDF signature \"%.*s\" is not valid: %s",
-                      (int)(n - lead > 200 ? 200 : n - lead), s + lead,
-                      e.message);
+                      (int)(n > 200 ? 200 : n), s, e.message);
   } else if (find_sig(c, sig.name) >= 0) {
     wudf_cc_diags_add(c->diags, WUDF_SEVERITY_ERROR, line, col,
                       "UDF '%s' is declared more than once", sig.name);
   } else if (c->in->nfunctions == 0 || named_index(c, sig.name) >= 0) {
     add_sig(c, &sig);
   }
+  return WUDF_OK;
 }
 
+/* Every line is read, so that each bad one is reported. */
 static void declared(chooser *c) {
   const char *s = c->in->section;
-  size_t len = s ? c->in->section_len : 0;
-  for (size_t start = 0; start < len;) {
-    const char *nl = memchr(s + start, '\n', len - start);
-    size_t end = nl ? (size_t)(nl - s) : len;
-    declared_line(c, s + start, end - start);
-    start = end + 1;
-  }
+  wudf_udfs_section_lines(s, s ? c->in->section_len : 0, declared_line, c);
 }
 
 static void candidate(chooser *c, const wudf_cc_func *f) {

@@ -15,6 +15,7 @@
 #include "batch/batch_internal.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
+#include "load/derive.h"
 #include "load/wasm_info.h"
 
 static const char *const k_src = "udf.wat";
@@ -131,14 +132,14 @@ static void scan_annotations(const char *src, size_t len, wudf_strbuf *out) {
 /* Exports                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The rule `wudf run` applies to an export nothing declares (derive.h),
+ * without columns: each parameter and the result its own type. */
 static bool map_functype(const wudf_wasm_functype *ft, wudf_cc_func *f) {
-  if (!ft || ft->nresults != 1 || ft->nparams > WUDF_MAX_UDF_PARAMS ||
-      !wudf_type_from_wasm(ft->types[ft->nparams], &f->sig.result))
-    return false;
-  for (uint32_t i = 0; i < ft->nparams; i++)
-    if (!wudf_type_from_wasm(ft->types[i], &f->sig.params[i])) return false;
-  f->sig.nparams = ft->nparams;
-  return true;
+  wudf_derive_opts o = {NULL, 0, false, NULL};
+  if (ft && wudf_udf_sig_derive(f->name, ft, &o, &f->sig, NULL) == WUDF_OK)
+    return true;
+  f->sig.name[0] = '\0';
+  return false;
 }
 
 /* Line and column of `"name"` in the text, for diagnostics. */
@@ -183,10 +184,8 @@ static wudf_status export_candidates(const wudf_cc_job *job,
              "its type is not numeric with one result; declare "
              "its signature with (@custom \"wudf.udfs\" "
              "\"name(utf8) -> utf8\")");
-    else {
-      memcpy(f->sig.name, f->name, strlen(f->name) + 1);
+    else
       f->ok = true;
-    }
   }
   return WUDF_OK;
 }

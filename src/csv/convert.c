@@ -57,7 +57,7 @@ static wudf_status reserve_rows(wudf_csv_builder *b, int64_t need,
   if (cap < 16) cap = 16;
   /* Every buffer is at most 8 bytes per row, plus one offset. */
   if (need > (int64_t)(SIZE_MAX / 16) - 1 || cap > (int64_t)(SIZE_MAX / 16) - 1)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows are too many",
+    return wudf_fail(err, WUDF_ERR_LIMIT, "%lld rows are too many",
                      (long long)need);
   for (uint32_t i = 0; i < b->ncols; i++)
     if (!col_grow(&b->cols[i], b->cap, cap)) goto nomem;

@@ -73,7 +73,7 @@ static wudf_status chunk_reserve(wudf_csv_reader *r, int64_t rows,
   int64_t cap = r->chunk_cap * 2 > rows ? r->chunk_cap * 2 : rows;
   if (cap < 64) cap = 64;
   if ((uint64_t)cap > SIZE_MAX / sizeof(wudf_csv_span) / nc)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "%s: too many columns and rows",
+    return wudf_fail(err, WUDF_ERR_LIMIT, "%s: too many columns and rows",
                      r->name);
   wudf_csv_span *s = realloc(r->spans, (size_t)cap * nc * sizeof *s);
   if (s) r->spans = s;

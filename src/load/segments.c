@@ -129,6 +129,8 @@ wudf_status wudf_load_code_section(wudf_load_reader *r) {
                           "lengths: %" PRIu32 " functions, %" PRIu32 " bodies",
                           r->info->nfuncs, n);
   r->nbodies = n;
+  r->info->code_offset = (uint32_t)at;
+  r->info->code_size = (uint32_t)(r->ctx.end - at);
   for (uint32_t i = 0; st == WUDF_OK && i < n; i++) st = read_body(r, i);
   if (st == WUDF_OK) r->info->max_block_depth = r->code.max_depth;
   return st;

@@ -112,6 +112,9 @@ typedef struct wudf_wasm_info {
   wudf_wasm_custom *customs;
 
   uint64_t code_bytes; /* total size of function bodies */
+  /* The code section's payload: offset in the module and size (0, 0 when
+   * there is none). DWARF addresses are offsets from its start. */
+  uint32_t code_offset, code_size;
   /* Deepest nesting of block/loop/if (and of if's else arm) in any function
    * body; a body with no blocks has depth 0. */
   uint32_t max_block_depth;

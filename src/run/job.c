@@ -16,42 +16,20 @@ void wudf_run_job_reset(wudf_run_job *job) {
   memset(job, 0, sizeof *job);
 }
 
-/* Replaces `pat` in the message with `repl`, or appends " (repl)". */
-static void rewrite_rows(wudf_error *e, const char *pat, const char *repl) {
-  char msg[WUDF_ERROR_MESSAGE_SIZE];
-  const char *at = strstr(e->message, pat);
-  if (at)
-    snprintf(msg, sizeof msg, "%.*s%.200s%.600s", (int)(at - e->message),
-             e->message, repl, at + strlen(pat));
-  else
-    snprintf(msg, sizeof msg, "%.800s (%.200s)", e->message, repl);
-  memcpy(e->message, msg, sizeof msg);
-}
-
-/* Rewrites "... on row 3 ..." or "... on rows 0 to 99 ..." (rows within
- * the batch) of a failed call into the CSV lines of those rows, and records
- * the (first) line. */
+/* Turns the rows of a failed call (within the batch) into the CSV lines
+ * of those rows, in the error's fields, and records the (first) line. */
 static void locate_error(const wudf_run_ctx *c, wudf_run_job *job) {
   wudf_error *e = &job->err;
   int64_t first = e->first_row, last = e->last_row;
   if (first < 0 || last < first || last >= job->batch.nrows ||
       !job->batch.lines)
     return;
-  int64_t line = job->batch.lines[first], end = job->batch.lines[last];
-  job->error_line = line;
-  char pat[64], repl[256];
-  if (first == last) {
-    snprintf(pat, sizeof pat, "on row %lld", (long long)first);
-    snprintf(repl, sizeof repl, "on line %lld of %.150s", (long long)line,
-             c->input_name);
-  } else {
-    snprintf(pat, sizeof pat, "on rows %lld to %lld", (long long)first,
-             (long long)last);
-    snprintf(repl, sizeof repl, "on lines %lld to %lld of %.150s",
-             (long long)line, (long long)end, c->input_name);
-  }
-  rewrite_rows(e, pat, repl);
+  job->error_line = job->batch.lines[first];
+  e->input_line = job->error_line;
+  e->input_line_end = job->batch.lines[last];
+  wudf_error_set_name(e->input_name, c->input_name);
   e->row = e->first_row = e->last_row = -1;
+  wudf_error_format(e);
 }
 
 static void capture_output(wudf_instance *inst, wudf_run_job *job) {

@@ -113,7 +113,7 @@ static wudf_status init_sync(wudf_run_ctx *c, wudf_error *err) {
     if (!r1) pthread_cond_destroy(&c->to_reader);
     if (!r2) pthread_cond_destroy(&c->to_workers);
     if (!r3) pthread_cond_destroy(&c->to_writer);
-    return wudf_fail(err, WUDF_ERR_NOMEM, "cannot create thread locks");
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "cannot create thread locks");
   }
   c->sync_ready = true;
   return WUDF_OK;
@@ -138,7 +138,7 @@ static wudf_status start_threads(wudf_run_ctx *c, worker_arg *args,
     if (rc == 0) c->workers_started++;
   }
   if (rc)
-    return wudf_fail(err, WUDF_ERR_NOMEM, "cannot start a thread: %s",
+    return wudf_fail(err, WUDF_ERR_SYSTEM, "cannot start a thread: %s",
                      strerror(rc));
   return WUDF_OK;
 }

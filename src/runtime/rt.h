@@ -113,6 +113,13 @@ __attribute__((noreturn, format(printf, 2, 3))) void wudf_rt_trap_detail(
 /* Ends the current guarded call with WUDF_TRAP_EXIT and `code`. */
 __attribute__((noreturn)) void wudf_rt_trap_exit(int32_t code);
 
+/* The native address in generated code where the calling thread's last
+ * guarded call trapped (a faulting instruction, or the return address of
+ * the generated code's call into a trap), or 0 when it did not trap there
+ * (time limit, interrupt, host function). Valid until the thread's next
+ * guarded call. */
+uintptr_t wudf_rt_last_trap_pc(void);
+
 /* Host functions called from generated code bracket their work with these, so
  * that a time-limit signal arriving meanwhile is deferred until leave (which
  * then traps) rather than unwinding host code. */

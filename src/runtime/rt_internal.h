@@ -49,6 +49,7 @@ typedef struct wudf_rt_thread {
    * when the signal arrived (from its ucontext). */
   sigset_t jump_mask;
   volatile sig_atomic_t has_jump_mask;
+  volatile uintptr_t trap_pc;    /* where the call trapped, or 0 */
   const wudf_rt_call_opts *opts; /* of the running call */
   wudf_rt_outcome *outcome;      /* of the running call */
   volatile uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: no time limit */
@@ -75,6 +76,10 @@ __attribute__((noreturn)) void wudf_rt_thread_jump(wudf_rt_thread *t,
                                                    wudf_status status,
                                                    bool from_signal,
                                                    void *uctx);
+                                                   void *uctx);
+/* Records the native address the running call traps at (async-signal-safe;
+ * ignored outside a call). */
+void wudf_rt_note_trap_pc(const void *pc);
 /* Options and outcome of this thread's running call, or NULL outside one. */
 const wudf_rt_call_opts *wudf_rt_current_opts(void);
 wudf_rt_outcome *wudf_rt_current_outcome(void);

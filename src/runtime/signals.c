@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -66,6 +67,19 @@ static bool in_stack_guard(const wudf_rt_thread *t, uintptr_t addr) {
   return addr >= lo && addr < t->stack_hi;
 }
 
+/* The faulting instruction's address, from the signal's context. */
+static uintptr_t fault_pc(const void *uctx) {
+  const ucontext_t *uc = uctx;
+  if (!uc) return 0;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  return 0;
+#endif
+}
+
 bool wudf_runtime_handle_fault(int sig, void *siginfo, void *ucontext) {
   const siginfo_t *info = siginfo;
   if ((sig != SIGSEGV && sig != SIGBUS) || !info) return false;
@@ -73,10 +87,12 @@ bool wudf_runtime_handle_fault(int sig, void *siginfo, void *ucontext) {
   /* si_code > 0: raised by the kernel for this access, so si_addr is real. */
   if (!t || !t->armed || t->in_host != 0 || info->si_code <= 0) return false;
   uintptr_t addr = (uintptr_t)info->si_addr;
-  if (wudf_rt_reservation_contains(addr))
-    wudf_rt_thread_jump(t, WUDF_TRAP_OOB, true, ucontext);
-  if (in_stack_guard(t, addr))
-    wudf_rt_thread_jump(t, WUDF_TRAP_STACK_EXHAUSTED, true, ucontext);
+  bool oob = wudf_rt_reservation_contains(addr);
+  if (oob || in_stack_guard(t, addr)) {
+    t->trap_pc = fault_pc(ucontext);
+    wudf_rt_thread_jump(t, oob ? WUDF_TRAP_OOB : WUDF_TRAP_STACK_EXHAUSTED,
+                        true, ucontext);
+  }
   return false;
 }
 

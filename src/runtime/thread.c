@@ -138,6 +138,7 @@ static void call_start(wudf_rt_thread *t, const wudf_rt_call_opts *opts,
   t->outcome = outcome;
   t->status = WUDF_OK;
   t->seq = opts->intr ? intr_begin(opts->intr, t->tid) : 0;
+  t->trap_pc = 0;
   atomic_signal_fence(memory_order_seq_cst);
   t->armed = 1;
   atomic_signal_fence(memory_order_seq_cst);
@@ -268,6 +269,16 @@ void wudf_rt_trap_detail(wudf_status status, const char *fmt, ...) {
     va_end(ap);
   }
   wudf_rt_trap(status);
+}
+
+void wudf_rt_note_trap_pc(const void *pc) {
+  wudf_rt_thread *t = g_self;
+  if (t && t->armed) t->trap_pc = (uintptr_t)pc;
+}
+
+uintptr_t wudf_rt_last_trap_pc(void) {
+  wudf_rt_thread *t = g_self;
+  return t ? t->trap_pc : 0;
 }
 
 const wudf_rt_call_opts *wudf_rt_current_opts(void) {

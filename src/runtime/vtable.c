@@ -137,6 +137,7 @@ static const wudf_shim_rt k_vtable = {
     .free_externref_table = vt_free_externref_table,
     .grow_funcref_table = vt_grow_funcref_table,
     .grow_externref_table = vt_grow_externref_table,
+    .note_trap_pc = wudf_rt_note_trap_pc,
 };
 
 const wudf_shim_rt *wudf_rt_vtable(void) {

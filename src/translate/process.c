@@ -216,7 +216,7 @@ static wudf_status reap(pid_t pid, int *status, wudf_error *err) {
     if (errno != EINTR) break;
   }
   char eb[128];
-  return wudf_fail(err, WUDF_ERR_IO, "waiting for child process %ld: %s",
+  return wudf_fail(err, WUDF_ERR_SYSTEM, "waiting for child process %ld: %s",
                    (long)pid, errstr(errno, eb, sizeof eb));
 }
 
@@ -251,7 +251,8 @@ static wudf_status open_fds(child_setup *cs, int out[2], int rep[2],
   cs->report_fd = rep[1];
   return WUDF_OK;
 fail:
-  return wudf_fail(err, WUDF_ERR_IO, "creating pipes for a child process: %s",
+  return wudf_fail(err, WUDF_ERR_SYSTEM,
+                   "creating pipes for a child process: %s",
                    errstr(errno, eb, sizeof eb));
 }
 
@@ -348,7 +349,7 @@ wudf_status wudf_process_run(const char *const argv[],
   pid_t pid = fork_child(&cs);
   if (pid < 0) {
     char eb[128];
-    st = wudf_fail(err, WUDF_ERR_IO, "cannot run \"%s\": fork: %s", argv[0],
+    st = wudf_fail(err, WUDF_ERR_SYSTEM, "cannot run \"%s\": fork: %s", argv[0],
                    errstr(errno, eb, sizeof eb));
     goto done;
   }

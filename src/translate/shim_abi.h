@@ -20,7 +20,7 @@
 #ifndef WUDF_SHIM_ABI_H
 #define WUDF_SHIM_ABI_H
 
-#define WUDF_SHIM_ABI_VERSION 3
+#define WUDF_SHIM_ABI_VERSION 4
 
 /* A value crossing the shim, untyped; the type is known from the signature. */
 typedef union wudf_shim_val {
@@ -56,6 +56,10 @@ typedef struct wudf_shim_rt {
                                  wasm_rt_funcref_t init);
   uint32_t (*grow_externref_table)(wasm_rt_externref_table_t *t, uint32_t delta,
                                    wasm_rt_externref_t init);
+  /* Records where the running call is about to trap: the return address
+   * of the generated code's call to wasm_rt_trap (or to the call_indirect
+   * trap), read back after the call to name the function. */
+  void (*note_trap_pc)(const void *pc);
 } wudf_shim_rt;
 
 /* One resolved import. For a function, `fn` (if not NULL) is called as
@@ -150,6 +154,15 @@ typedef struct wudf_shim_udf {
   void (*batch)(void *instance, wudf_shim_batch *b);
 } wudf_shim_udf;
 
+/* Where compiled code lies, to name the WebAssembly function a native
+ * address belongs to: the entry of a defined function, or of a shim
+ * function that runs (and may have inlined) one function's code: an
+ * export's wrapper and invoker, a UDF's batch loop. Unsorted. */
+typedef struct wudf_shim_code {
+  void (*addr)(void);
+  uint32_t func_index; /* in the function index space (imports first) */
+} wudf_shim_code;
+
 typedef struct wudf_shim_module {
   uint32_t abi_version;
   uint64_t instance_size;
@@ -165,6 +178,8 @@ typedef struct wudf_shim_module {
   void (*free_instance)(void *instance);
   uint32_t nudfs;
   const wudf_shim_udf *udfs; /* in the order the host gave them */
+  uint32_t ncode;
+  const wudf_shim_code *code;
 } wudf_shim_module;
 
 /* The one symbol a compiled module exports. Stores `rt` for the generated

@@ -66,17 +66,23 @@ static const char k_batch_helpers[] =
     "}\n";
 
 /* Host runtime services, and definitions of the wasm_rt_* functions that the
- * generated code calls, forwarding to them. */
+ * generated code calls, forwarding to them. The trap entries are never
+ * inlined, so that their return address lies in the function that
+ * trapped. */
 static const char k_runtime_forwarders[] =
     "static const wudf_shim_rt *wudf_shim_rt_ptr;\n"
-    "__attribute__((noreturn, cold)) static void\n"
+    "__attribute__((noinline, noreturn, cold)) static void\n"
     "wudf_shim_call_indirect_trap(const wasm_rt_funcref_table_t *t, uint32_t "
     "i,\n"
     "                             uint32_t ft) {\n"
+    "  wudf_shim_rt_ptr->note_trap_pc((const char "
+    "*)__builtin_return_address(0) - 1);\n"
     "  wudf_shim_rt_ptr->call_indirect_trap(t, i, ft);\n"
     "  __builtin_unreachable();\n"
     "}\n"
-    "void wasm_rt_trap(wasm_rt_trap_t code) {\n"
+    "__attribute__((noinline, cold)) void wasm_rt_trap(wasm_rt_trap_t code) {\n"
+    "  wudf_shim_rt_ptr->note_trap_pc((const char "
+    "*)__builtin_return_address(0) - 1);\n"
     "  wudf_shim_rt_ptr->trap(code);\n"
     "  __builtin_unreachable();\n"
     "}\n"
@@ -703,6 +709,47 @@ static void gen_udfs(wudf_strbuf *sb, const wudf_wasm_info *info,
   wudf_strbuf_puts(sb, "};\n");
 }
 
+/* --- where code lies ---------------------------------------------------- */
+
+/* {(void (*)(void))<name><n>, func}, */
+static void code_entry(wudf_strbuf *sb, const char *name, uint32_t n,
+                       uint32_t func) {
+  wudf_strbuf_printf(sb, "  {(void (*)(void))%s%u, %u},\n", name, n, func);
+}
+
+/* Each defined function under the name wasm2c gives it from the name
+ * section wudf writes (wudf_shim_rename_functions), then the shim
+ * functions that run one function each. */
+static uint32_t gen_code_table(wudf_strbuf *sb, const wudf_wasm_info *info,
+                               const wudf_shim_source *src,
+                               const uint32_t *udf_exports, uint32_t nudfs) {
+  uint32_t n = 0, first = info->nfunc_imports;
+  wudf_strbuf_puts(sb,
+                   "static const wudf_shim_code wudf_shim_code_table[] = "
+                   "{\n  {0, 0},\n");
+  char w2c[sizeof src->func_prefix + 4];
+  snprintf(w2c, sizeof w2c, "w2c_%s", src->func_prefix);
+  for (uint32_t i = 0; i < info->nfuncs; i++, n++)
+    code_entry(sb, w2c, i, first + i);
+  for (uint32_t x = 0; x < info->nexports; x++) {
+    const wudf_wasm_export *ex = &info->exports[x];
+    if (ex->kind != WUDF_EXTERN_FUNC || ex->index < first) continue;
+    code_entry(sb, "wudf_shim_invoke_", x, ex->index);
+    wudf_strbuf_puts(sb, "  {(void (*)(void))");
+    export_symbol(sb, src, ex);
+    wudf_strbuf_printf(sb, ", %u},\n", ex->index);
+    n += 2;
+  }
+  for (uint32_t k = 0; k < nudfs; k++) {
+    uint32_t func = info->exports[udf_exports[k]].index;
+    if (func < first) continue;
+    code_entry(sb, "wudf_shim_batch_", k, func);
+    n++;
+  }
+  wudf_strbuf_puts(sb, "};\n");
+  return n;
+}
+
 static uint32_t count_import_modules(const wudf_wasm_info *info) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < info->nimports; i++) {
@@ -716,7 +763,8 @@ static uint32_t count_import_modules(const wudf_wasm_info *info) {
 }
 
 static void gen_module(wudf_strbuf *sb, const wudf_wasm_info *info,
-                       const wudf_shim_source *src, uint32_t nudfs) {
+                       const wudf_shim_source *src, uint32_t nudfs,
+                       uint32_t ncode) {
   const char *m = src->module_name;
   wudf_strbuf_printf(sb,
                      "static void wudf_shim_instantiate(void *inst, "
@@ -734,13 +782,13 @@ static void gen_module(wudf_strbuf *sb, const wudf_wasm_info *info,
       "  WUDF_SHIM_ABI_VERSION, sizeof(Z_%s_instance_t),\n"
       "  %u, wudf_shim_import_descs, %u, wudf_shim_exports,\n"
       "  Z_%s_init_module, wudf_shim_instantiate, wudf_shim_free,\n"
-      "  %u, wudf_shim_udfs,\n};\n"
+      "  %u, wudf_shim_udfs, %u, wudf_shim_code_table + 1,\n};\n"
       "__attribute__((visibility(\"default\"))) const wudf_shim_module *\n"
       "wudf_shim_entry_v1(const wudf_shim_rt *rt) {\n"
       "  if (!rt || rt->abi_version != WUDF_SHIM_ABI_VERSION) return 0;\n"
       "  wudf_shim_rt_ptr = rt;\n"
       "  return &wudf_shim_desc;\n}\n",
-      m, m, m, src->nslots, info->nexports, m, nudfs);
+      m, m, m, src->nslots, info->nexports, m, nudfs, ncode);
 }
 
 static char *gen_prelude(void) {
@@ -764,7 +812,8 @@ static char *gen_postlude(const wudf_wasm_info *info,
   gen_imports(&sb, info, src);
   gen_exports(&sb, info, src);
   gen_udfs(&sb, info, src, udfs, udf_exports, nudfs);
-  gen_module(&sb, info, src, nudfs);
+  uint32_t ncode = gen_code_table(&sb, info, src, udf_exports, nudfs);
+  gen_module(&sb, info, src, nudfs, ncode);
   return wudf_strbuf_take(&sb);
 }
 
@@ -777,6 +826,7 @@ wudf_status wudf_shim_generate(const wudf_wasm_info *info,
   if (st != WUDF_OK) goto fail;
   if (out->conflict) return WUDF_ERR_UNSUPPORTED; /* slots stay usable */
   choose_module_name(info, out);
+  wudf_shim_choose_func_prefix(info, out);
   out->call_indirect_override = k_call_indirect_override;
   out->prelude = gen_prelude();
   out->postlude = gen_postlude(info, out, udfs, udf_exports, nudfs);

@@ -16,6 +16,10 @@ typedef struct wudf_shim_source {
   uint32_t nslots;                    /* distinct (module, name) imports */
   uint32_t *import_slot; /* owned: slot of each import of the module */
   bool conflict;         /* an import name appears twice with different types */
+  /* Defined function i is named <func_prefix><i> in the name section given
+   * to wasm2c (wudf_shim_rename_functions), so the shim can take its
+   * address: wasm2c calls it w2c_<func_prefix><i>. */
+  char func_prefix[16];
 } wudf_shim_source;
 
 /* Generates the shim for a module that wudf_wasm_parse() accepted.
@@ -31,6 +35,21 @@ wudf_status wudf_shim_generate(const wudf_wasm_info *info,
                                wudf_shim_source *out, wudf_error *err);
 
 void wudf_shim_source_reset(wudf_shim_source *src);
+
+/* Picks src->func_prefix: one that no import or export name starts with
+ * (shim_names.c). */
+void wudf_shim_choose_func_prefix(const wudf_wasm_info *info,
+                                  wudf_shim_source *src);
+
+/* The module as wasm2c is given it: `bytes` with every `name` section
+ * replaced by one that names defined function i <src->func_prefix><i>.
+ * *out is owned by the caller (free()). WUDF_ERR_NOMEM, or WUDF_ERR_LIMIT
+ * when the result would pass 4 GiB. */
+wudf_status wudf_shim_rename_functions(const uint8_t *bytes, size_t len,
+                                       const wudf_wasm_info *info,
+                                       const wudf_shim_source *src,
+                                       uint8_t **out, size_t *out_len,
+                                       wudf_error *err);
 
 /* Appends `name` mangled as wasm2c 1.0.32 mangles module, import and export
  * names in C identifiers: [A-Za-z0-9_] as is except 'Z', every other byte

@@ -24,6 +24,9 @@ static const char *const k_cc_flags[] = {
     "-shared",
     "-fvisibility=hidden",
     "-fno-optimize-sibling-calls",
+    /* Cold blocks (the calls to traps) stay inside their function, where
+     * the shim's table of function addresses places them (api/locate.c). */
+    "-fno-reorder-blocks-and-partition",
     "-fstack-clash-protection",
     "-fno-strict-aliasing",
     /* Keeps x*1.0, x-0.0 etc.: WebAssembly requires them to quiet NaNs. */
@@ -85,7 +88,10 @@ static wudf_status read_file(const char *path, char **data, size_t *len,
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) goto fail;
   size_t size = (size_t)st.st_size, got = 0;
-  if (st.st_size < 0 || (uint64_t)st.st_size >= SIZE_MAX) goto nomem;
+  if (st.st_size < 0 || (uint64_t)st.st_size >= SIZE_MAX) {
+    close(fd);
+    return wudf_fail(err, WUDF_ERR_LIMIT, "reading %s: file too large", path);
+  }
   buf = malloc(size + 1);
   if (!buf) goto nomem;
   while (got < size) {
@@ -102,7 +108,7 @@ static wudf_status read_file(const char *path, char **data, size_t *len,
   return WUDF_OK;
 nomem:
   if (fd >= 0) close(fd);
-  return wudf_fail(err, WUDF_ERR_NOMEM, "reading %s: file too large", path);
+  return wudf_fail(err, WUDF_ERR_NOMEM, "reading %s: out of memory", path);
 fail:;
   int e = errno;
   if (fd >= 0) close(fd);

@@ -145,7 +145,7 @@ expect_error declared_type "declared result type is int32" run "${adj[@]}" \
   --columns balance,rate --map int
 expect_error filter_type "FILTER needs a UDF returning bool or int32" \
   run "${adj[@]}" --columns balance,rate --filter
-expect_error trap_line "calling 'inverse' on line 13 of" run --data "$data" \
+expect_error trap_line "integer divide by zero on line 13 of" run --data "$data" \
   --udf "$acc/inverse.c" --function inverse --columns balance --map int
 check trap_kind contains "$tmp/err" "integer divide by zero"
 
@@ -172,6 +172,31 @@ EOF
   --columns balance,rate --map float --limit 12 >"$tmp/wat.csv" 2>"$tmp/err"
 tail -n +2 "$tmp/wat.csv" | awk -F, '{print $NF}' >"$tmp/wat-got"
 check wat_module cmp -s "$tmp/seed-want" "$tmp/wat-got"
+
+# ---- one rule for signatures: `wudf compile` and `wudf run` agree ----------
+
+# twice(i64) -> i64 and scale(i32, f32) -> f32: compiled, the signatures
+# are written into the module; as a plain module (wat2wasm), `wudf run`
+# derives them. Both must give the same table, types included.
+cat >"$tmp/rule.wat" <<'EOF'
+(module
+  (func (export "twice") (param i64) (result i64)
+    local.get 0 local.get 0 i64.add)
+  (func (export "scale") (param i32 f32) (result f32)
+    local.get 0 f32.convert_i32_s local.get 1 f32.mul))
+EOF
+"$wudf" compile -o "$tmp/rule-compiled.wasm" "$tmp/rule.wat" 2>"$tmp/err"
+wat2wasm "$tmp/rule.wat" -o "$tmp/rule-plain.wasm"
+for fn in "twice --columns balance --map bigint" \
+  "scale --columns balance,rate --map float"; do
+  for kind in compiled plain; do
+    # shellcheck disable=SC2086
+    "$wudf" run --data "$data" --udf "$tmp/rule-$kind.wasm" --function $fn \
+      --format table --limit 5 >"$tmp/rule-$kind.out" 2>>"$tmp/err"
+  done
+  check "compile_and_run_agree_${fn%% *}" bash -c \
+    "[ -s '$tmp/rule-compiled.out' ] && cmp -s '$tmp/rule-compiled.out' '$tmp/rule-plain.out'"
+done
 
 # ---- progress bar: on a terminal for a long run, never otherwise ----------
 
