@@ -176,36 +176,6 @@ wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
  * i64 -> int64, f32 -> float32, f64 -> float64); false for others. */
 bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out);
 
-/* ---- String results of a batch ------------------------------------------ */
-
-/* The utf8 result of a MAP being built: row i's bytes are
- * data[offsets[i] .. offsets[i + 1]). The batch loop writes offsets and data
- * directly (translate/shim_abi.h); these functions allocate, grow, check and
- * hand the buffers over. */
-typedef struct wudf_string_results {
-  int64_t n;        /* rows */
-  int32_t *offsets; /* n + 1, offsets[0] = 0 */
-  uint8_t *data;
-  uint64_t cap; /* bytes allocated for data, at most max */
-  uint64_t max; /* most data bytes: INT32_MAX (int32 offsets) */
-} wudf_string_results;
-
-/* Room for n rows and about `expect` bytes (grown on demand). */
-wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
-                                     uint64_t expect, wudf_error *err);
-/* Makes data hold at least `need` bytes: WUDF_OK, WUDF_ERR_LIMIT past
- * r->max, or WUDF_ERR_NOMEM. Not async-signal-safe (realloc). */
-wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need);
-/* The first of rows [from, to) whose bytes are not valid UTF-8, or -1. */
-int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
-                                          int64_t from, int64_t to);
-/* Moves the buffers and `validity` (malloc'd, may be NULL; owned from now
- * on, freed on failure too) into *out, a utf8 array. */
-wudf_status wudf_string_results_finish(wudf_string_results *r,
-                                       uint8_t *validity,
-                                       struct ArrowArray *out, wudf_error *err);
-void wudf_string_results_reset(wudf_string_results *r);
-
 /* Arrays whose buffers were malloc'd elsewhere (the CSV reader): an owner
  * is allocated first, so that nothing can fail once buffers are handed
  * over; wudf_arrow_adopt() then makes *out own up to three buffers (NULL

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "batch/batch_internal.h"
+#include "api/execute.h"
 #include "common/error.h"
 
 /* A batch is run in chunks (each one guarded call): bounded rows, so the

@@ -3,7 +3,7 @@
  * once per row, and handed over as an Arrow array. */
 #include <stdlib.h>
 
-#include "batch/batch_internal.h"
+#include "api/execute.h"
 #include "common/error.h"
 
 #define MIN_CAP 4096
