@@ -22,8 +22,7 @@ static int32_t offset32_at(const wudf_column *c, int64_t i) {
   return v;
 }
 
-uint64_t wudf_string_arg_bytes(const wudf_column *c, int64_t from,
-                               int64_t to) {
+uint64_t wudf_string_arg_bytes(const wudf_column *c, int64_t from, int64_t to) {
   if (c->type == WUDF_TYPE_UTF8)
     return (uint64_t)(offset32_at(c, to) - offset32_at(c, from));
   if (c->type == WUDF_TYPE_LARGE_UTF8)
@@ -68,8 +67,8 @@ static wudf_status reserve(wudf_string_arg *a, int64_t rows, uint64_t bytes,
                      "cross to the module at once",
                      (unsigned long long)bytes);
   uint64_t need = ((uint64_t)rows + 1) * sizeof(int32_t);
-  wudf_status st = grow(a, (void **)&a->own_offsets, &a->offsets_cap, need,
-                        what, err);
+  wudf_status st =
+      grow(a, (void **)&a->own_offsets, &a->offsets_cap, need, what, err);
   if (st == WUDF_OK && bytes)
     st = grow(a, (void **)&a->own_data, &a->data_cap, bytes, what, err);
   return st;
@@ -112,8 +111,10 @@ static wudf_status select_views(wudf_string_arg *a, const wudf_column *c,
 wudf_status wudf_string_arg_select(wudf_string_arg *a, const wudf_column *c,
                                    int64_t from, int64_t rows,
                                    wudf_error *err) {
-  if (c->type == WUDF_TYPE_LARGE_UTF8) return select_large(a, c, from, rows, err);
-  if (c->type == WUDF_TYPE_UTF8_VIEW) return select_views(a, c, from, rows, err);
+  if (c->type == WUDF_TYPE_LARGE_UTF8)
+    return select_large(a, c, from, rows, err);
+  if (c->type == WUDF_TYPE_UTF8_VIEW)
+    return select_views(a, c, from, rows, err);
   a->offsets = (const int32_t *)c->values + c->offset + from;
   a->data = c->data;
   return WUDF_OK;
