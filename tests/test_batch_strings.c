@@ -118,9 +118,9 @@ typedef struct strcol {
   struct ArrowSchema s;
   const void *bufs[6];
   uint8_t *validity;
-  void *values;        /* offsets (int32, int64) or views */
-  uint8_t *data[2];    /* utf8/large: data[0]; views: two data buffers */
-  int64_t sizes[2];    /* views: the data buffers' sizes */
+  void *values;     /* offsets (int32, int64) or views */
+  uint8_t *data[2]; /* utf8/large: data[0]; views: two data buffers */
+  int64_t sizes[2]; /* views: the data buffers' sizes */
 } strcol;
 
 static void release_array(struct ArrowArray *a) {
@@ -290,7 +290,8 @@ static wudf_status map1(wudf_instance *inst, const char *udf, strcol *c,
   return wudf_instance_map(inst, udf, a, s, 1, out, NULL, err);
 }
 
-/* ---- Tests ---------------------------------------------------------------- */
+/* ---- Tests ----------------------------------------------------------------
+ */
 
 /* upper, domain, twice and str_len over the same strings in the three
  * layouts (sliced, with NULLs, inline and buffer views) give the same
@@ -350,8 +351,7 @@ TEST(strings_mixed_layouts_in_one_call) {
   int wrong = 0;
   for (int64_t i = 0; i < (int64_t)NROWS; i++) {
     char want[300];
-    if (k_rows[i])
-      snprintf(want, sizeof want, "%s%s", k_rows[i], k_rows[i]);
+    if (k_rows[i]) snprintf(want, sizeof want, "%s%s", k_rows[i], k_rows[i]);
     wrong += !row_is(&out, i, k_rows[i] ? want : NULL);
   }
   out.release(&out);
@@ -376,10 +376,9 @@ TEST(strings_layouts_across_chunks) {
     strcol_free(&c);
     CHECK_MSG(st == WUDF_OK, "%s: %s", k_layout_names[l], err.message);
   }
-  bool same = same_result(&r[0], &r[1], true) &&
-              same_result(&r[0], &r[2], true) &&
-              row_is(&r[2], 149988, "ANN@EXAMPLE.COM") &&
-              row_is(&r[2], 4, NULL);
+  bool same =
+      same_result(&r[0], &r[1], true) && same_result(&r[0], &r[2], true) &&
+      row_is(&r[2], 149988, "ANN@EXAMPLE.COM") && row_is(&r[2], 4, NULL);
   for (int l = 0; l < NLAYOUTS; l++) r[l].release(&r[l]);
   free(rows);
   wudf_instance_free(inst);
@@ -430,10 +429,10 @@ TEST(strings_view_outside_its_buffer_refused) {
     make_layout(&c, LAYOUT_VIEW, k_rows, NROWS);
     uint8_t *v = (uint8_t *)c.values + (SKIP + 4) * 16; /* 13 bytes */
     int32_t x;
-    if (k == 0) c.sizes[(SKIP + 4) & 1] -= 1;   /* buffer one byte short */
-    if (k == 1) x = 2, memcpy(v + 8, &x, 4);    /* no buffer 2 */
-    if (k == 2) x = -1, memcpy(v + 12, &x, 4);  /* negative offset */
-    if (k == 3) x = -5, memcpy(v, &x, 4);       /* negative length */
+    if (k == 0) c.sizes[(SKIP + 4) & 1] -= 1;  /* buffer one byte short */
+    if (k == 1) x = 2, memcpy(v + 8, &x, 4);   /* no buffer 2 */
+    if (k == 2) x = -1, memcpy(v + 12, &x, 4); /* negative offset */
+    if (k == 3) x = -5, memcpy(v, &x, 4);      /* negative length */
     if (k == 4) x = INT32_MAX, memcpy(v + 12, &x, 4); /* offset + length */
     struct ArrowArray out;
     wudf_error err = {0};
@@ -473,14 +472,13 @@ TEST(strings_check_udf_and_signatures) {
   CHECK(m);
   const char *formats[] = {"u", "U", "vu"};
   for (int i = 0; i < 3; i++) {
-    struct ArrowSchema s = {.format = formats[i], .name = "e",
-                            .release = release_schema};
+    struct ArrowSchema s = {
+        .format = formats[i], .name = "e", .release = release_schema};
     const struct ArrowSchema *sp[] = {&s};
     wudf_error err = {0};
-    CHECK_STATUS(wudf_module_check_udf(m, "upper", sp, 1, &err), WUDF_OK,
+    CHECK_STATUS(wudf_module_check_udf(m, "upper", sp, 1, &err), WUDF_OK, &err);
+    CHECK_STATUS(wudf_module_check_udf(m, "plus1", sp, 1, &err), WUDF_ERR_TYPE,
                  &err);
-    CHECK_STATUS(wudf_module_check_udf(m, "plus1", sp, 1, &err),
-                 WUDF_ERR_TYPE, &err);
     CHECK_EQ_INT(err.column, 0);
     CHECK(strcmp(err.column_name, "e") == 0);
     CHECK(strcmp(err.udf, "plus1") == 0);
@@ -495,7 +493,8 @@ TEST(strings_check_udf_and_signatures) {
   }
 }
 
-/* ---- Host-memory budget --------------------------------------------------- */
+/* ---- Host-memory budget ---------------------------------------------------
+ */
 
 /* Rows of `len` bytes each, for results larger than their inputs. */
 static const char **long_rows(int64_t n, size_t len) {
@@ -530,8 +529,7 @@ TEST(strings_budget_refuses_and_gives_back) {
     wudf_budget *small = NULL, *big = NULL;
     wudf_error err = {0};
     /* Room for the inputs' worth of results but not for twice that. */
-    CHECK_STATUS(wudf_budget_new(N * LEN + 60000, &small, &err), WUDF_OK,
-                 &err);
+    CHECK_STATUS(wudf_budget_new(N * LEN + 60000, &small, &err), WUDF_OK, &err);
     CHECK_STATUS(wudf_budget_new(64u << 20, &big, &err), WUDF_OK, &err);
     wudf_instance *i1 = new_instance(small), *i2 = new_instance(big);
     CHECK(i1 && i2);
@@ -542,8 +540,8 @@ TEST(strings_budget_refuses_and_gives_back) {
     if (st != WUDF_ERR_HOST_MEMORY || !strstr(err.message, "budget") ||
         strcmp(err.udf, "twice") || wudf_budget_used(small) != 0 ||
         wudf_budget_peak(small) == 0) {
-      fprintf(stderr, "    %s small: %s (%s), used %llu\n",
-              k_layout_names[l], wudf_status_name(st), err.message,
+      fprintf(stderr, "    %s small: %s (%s), used %llu\n", k_layout_names[l],
+              wudf_status_name(st), err.message,
               (unsigned long long)wudf_budget_used(small));
       wrong++;
     }
