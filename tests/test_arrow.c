@@ -26,7 +26,7 @@ static void noop_release_schema(struct ArrowSchema *s) {
 typedef struct hand_col {
   struct ArrowArray a;
   struct ArrowSchema s;
-  const void *bufs[3];
+  const void *bufs[5];
 } hand_col;
 
 static void hand_init(hand_col *h, const char *format, int64_t length,
@@ -36,7 +36,9 @@ static void hand_init(hand_col *h, const char *format, int64_t length,
   h->bufs[1] = b1;
   h->bufs[2] = b2;
   h->a.length = length;
-  h->a.n_buffers = strcmp(format, "u") == 0 ? 3 : 2;
+  h->a.n_buffers = strcmp(format, "u") == 0 || strcmp(format, "U") == 0 ? 3
+                   : strcmp(format, "vu") == 0                          ? 3
+                                                                        : 2;
   h->a.buffers = h->bufs;
   h->a.release = noop_release_array;
   h->s.format = format;
@@ -83,7 +85,7 @@ TEST(arrow_type_names) {
     CHECK(wudf_type_from_arrow_format(table[i].format, &t));
     CHECK_EQ_INT(t, table[i].t);
   }
-  const char *unsupported[] = {"tsu", "", "ii", "U", "I", "z", "+s", "n"};
+  const char *unsupported[] = {"tsu", "", "ii", "I", "z", "+s", "n", "vz", "v"};
   for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
     wudf_type t;
     CHECK(!wudf_type_from_arrow_format(unsupported[i], &t));
@@ -548,7 +550,7 @@ TEST(arrow_schema_new) {
   ok = strcmp(s.format, "b") == 0 && s.name == NULL && s.flags == 0;
   s.release(&s);
   CHECK(ok);
-  CHECK_STATUS(wudf_arrow_schema_new((wudf_type)7, "x", true, &s, &err),
+  CHECK_STATUS(wudf_arrow_schema_new((wudf_type)8, "x", true, &s, &err),
                WUDF_ERR_ARG, &err);
   CHECK_STATUS(wudf_arrow_schema_new(WUDF_TYPE_INT32, "x", true, NULL, &err),
                WUDF_ERR_ARG, &err);
@@ -723,8 +725,8 @@ TEST(arrow_column_refuses_schema_problems) {
   CHECK(refused(&h, WUDF_ERR_ARG, "column 'x' has no Arrow format"));
   h.s.format = "tsu";
   CHECK(refused(&h, WUDF_ERR_TYPE, "column 'x' has Arrow type 'tsu'"));
-  h.s.format = "U";
-  CHECK(refused(&h, WUDF_ERR_TYPE, "column 'x' has Arrow type 'U'"));
+  h.s.format = "Z";
+  CHECK(refused(&h, WUDF_ERR_TYPE, "column 'x' has Arrow type 'Z'"));
   hand_init(&h, "i", 2, NULL, v, NULL);
   struct ArrowSchema dict = h.s;
   h.s.dictionary = &dict;
@@ -849,6 +851,66 @@ TEST(arrow_column_utf8_offsets) {
   h.a.length = 4;
   CHECK(
       refused(&h, WUDF_ERR_ARG, "utf8 offsets decrease at row 3 (2 after 3)"));
+}
+
+/* large_utf8: int64 offsets, checked like utf8's, read past 2^31. */
+TEST(arrow_column_large_utf8) {
+  const int64_t good[] = {INT64_C(3), 4, 6, 6};
+  const int64_t dec[] = {0, 2, 1, 3};
+  hand_col h;
+  wudf_column c;
+  hand_init(&h, "U", 3, NULL, good, "xyzabc");
+  CHECK_STATUS(hand_read(&h, &c, NULL), WUDF_OK, NULL);
+  CHECK_EQ_INT(c.type, WUDF_TYPE_LARGE_UTF8);
+  size_t len;
+  const uint8_t *p = wudf_column_utf8(&c, 1, &len);
+  CHECK(len == 2 && memcmp(p, "bc", 2) == 0);
+  hand_init(&h, "U", 3, NULL, dec, "abc");
+  CHECK(refused(&h, WUDF_ERR_ARG, "large_utf8 offsets decrease at row 1"));
+  hand_init(&h, "U", 3, NULL, good, NULL);
+  CHECK(refused(&h, WUDF_ERR_ARG, "large_utf8 data buffer"));
+  h.bufs[2] = "xyzabc";
+  h.a.n_buffers = 2;
+  CHECK(refused(&h, WUDF_ERR_ARG, "has 2 buffers, expected 3"));
+}
+
+/* utf8_view: inline and buffer views, the sizes buffer last; views outside
+ * their buffers are malformed. */
+TEST(arrow_column_utf8_view) {
+  uint8_t views[3][16];
+  memset(views, 0, sizeof views);
+  int32_t n0 = 12, n1 = 13, n2 = 0, idx = 1, at = 2;
+  memcpy(views[0], &n0, 4);
+  memcpy(views[0] + 4, "twelve bytes", 12);
+  memcpy(views[1], &n1, 4);
+  memcpy(views[1] + 4, "thir", 4);
+  memcpy(views[1] + 8, &idx, 4);
+  memcpy(views[1] + 12, &at, 4);
+  memcpy(views[2], &n2, 4);
+  const char *data0 = "unused", *data1 = "..thirteen byte";
+  int64_t sizes[2] = {6, 15};
+  hand_col h;
+  wudf_column c;
+  hand_init(&h, "vu", 3, NULL, views, data0);
+  h.bufs[3] = data1;
+  h.bufs[4] = sizes;
+  h.a.n_buffers = 5;
+  CHECK_STATUS(hand_read(&h, &c, NULL), WUDF_OK, NULL);
+  CHECK_EQ_INT(c.type, WUDF_TYPE_UTF8_VIEW);
+  size_t len;
+  const uint8_t *p = wudf_column_utf8(&c, 0, &len);
+  CHECK(len == 12 && memcmp(p, "twelve bytes", 12) == 0);
+  p = wudf_column_utf8(&c, 1, &len);
+  CHECK(len == 13 && memcmp(p, "thirteen byte", 13) == 0);
+  wudf_column_utf8(&c, 2, &len);
+  CHECK(len == 0);
+  sizes[1] = 14;
+  CHECK(refused(&h, WUDF_ERR_MALFORMED, "the view of row 1 (13 bytes"));
+  sizes[1] = 15;
+  h.a.n_buffers = 4; /* buffer 1 is now the sizes buffer's place */
+  CHECK(refused(&h, WUDF_ERR_MALFORMED, "the view of row 1"));
+  h.a.n_buffers = 2;
+  CHECK(refused(&h, WUDF_ERR_ARG, "expected at least 3"));
 }
 
 TEST(arrow_column_slices) {

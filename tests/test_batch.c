@@ -628,10 +628,12 @@ TEST(batch_refuses_mismatched_columns_before_running) {
   free_cols(&c);
   wudf_instance_free(inst);
   CHECK_EQ_INT(st, WUDF_ERR_TYPE);
-  CHECK_CONTAINS(msg, "column 'balance' (float64)");
+  CHECK_CONTAINS(msg, "adj: a float64 column cannot be passed");
   CHECK_CONTAINS(msg, "parameter 1 (int32)");
+  CHECK_CONTAINS(msg, "(column 'balance')");
   CHECK_EQ_INT(st_check, WUDF_ERR_TYPE);
   CHECK_CONTAINS(msg2, "'balance'");
+  CHECK_EQ_INT(err.column, -1); /* the last call: no such UDF */
   CHECK_EQ_INT(st_count, WUDF_ERR_TYPE);
   CHECK_EQ_INT(st_nf, WUDF_ERR_NOT_FOUND);
 }

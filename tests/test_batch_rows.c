@@ -386,19 +386,17 @@ static wudf_status map1(wudf_instance *inst, const char *udf, col *c0, col *c1,
   return wudf_instance_map(inst, udf, a, s, c1 ? 2 : 1, out, NULL, err);
 }
 
-/* Whether the message ends with `tail`. */
-static bool ends_with(const char *s, const char *tail) {
-  size_t n = strlen(s), k = strlen(tail);
-  return n >= k && !strcmp(s + n - k, tail);
-}
-
-/* "calling 'udf': ... on row R" with row, first_row and last_row all R. */
+/* The UDF in err->udf, row, first_row and last_row all R, and the message
+ * "...: udf: ... on row R" (the location formatted from the fields). */
 static bool names_row(const wudf_error *err, const char *udf, int64_t row) {
-  char call[160], at[64];
-  snprintf(call, sizeof call, "calling '%s': ", udf);
-  snprintf(at, sizeof at, " on row %lld", (long long)row);
+  char want[200], prefix[200];
+  snprintf(want, sizeof want, " on row %lld", (long long)row);
+  snprintf(prefix, sizeof prefix, ": %s: ", udf);
+  size_t n = strlen(err->message), w = strlen(want);
   if (err->row == row && err->first_row == row && err->last_row == row &&
-      strstr(err->message, call) && ends_with(err->message, at))
+      strcmp(err->udf, udf) == 0 && strstr(err->message, prefix) &&
+      !strstr(err->detail, want) && n > w &&
+      strcmp(err->message + n - w, want) == 0)
     return true;
   fprintf(stderr, "    want row %lld, got row %lld [%lld, %lld]: %s\n",
           (long long)row, (long long)err->row, (long long)err->first_row,
@@ -406,15 +404,17 @@ static bool names_row(const wudf_error *err, const char *udf, int64_t row) {
   return false;
 }
 
-/* "calling 'udf': ... on rows A to B" with row -1. */
+/* The UDF in err->udf, the rows A to B, row -1, and the message ending
+ * "on rows A to B". */
 static bool names_rows(const wudf_error *err, const char *udf, int64_t first,
                        int64_t last) {
-  char call[160], at[64];
-  snprintf(call, sizeof call, "calling '%s': ", udf);
-  snprintf(at, sizeof at, " on rows %lld to %lld", (long long)first,
+  char want[200];
+  snprintf(want, sizeof want, " on rows %lld to %lld", (long long)first,
            (long long)last);
+  size_t n = strlen(err->message), w = strlen(want);
   if (err->row == -1 && err->first_row == first && err->last_row == last &&
-      strstr(err->message, call) && ends_with(err->message, at))
+      strcmp(err->udf, udf) == 0 && n > w &&
+      strcmp(err->message + n - w, want) == 0)
     return true;
   fprintf(stderr, "    want rows %lld to %lld, got row %lld [%lld, %lld]: %s\n",
           (long long)first, (long long)last, (long long)err->row,

@@ -861,7 +861,7 @@ TEST(hostile_allocator_fails_the_batch_cleanly) {
     bool ok = st == c->want;
     if (ok && c->text)
       ok = strstr(err.message, c->text) &&
-           strstr(err.message, "preparing a batch for 'len'") && err.row == -1;
+           strstr(err.message, "len: preparing a batch: ") && err.row == -1;
     if (!ok)
       fprintf(stderr, "    mode %d: got %s (%s), expected %s (%s)\n", c->mode,
               wudf_status_name(st), err.message, wudf_status_name(c->want),

@@ -368,9 +368,11 @@ static const data_case k_data[] = {
     /* Schemas that do not fit the UDF: refused before any row runs. */
     MISFIT("a float64 column for an int32 parameter",
            "x\n1\n99999999999999999999\n", "inc", "x", NULL, 0, WUDF_ERR_TYPE,
-           "column 'x' (float64) cannot be passed to parameter 1 (int32)"),
+           "a float64 column cannot be passed to parameter 1 (int32)",
+           "(int32) -> int32 (column 'x')"),
     MISFIT("a utf8 column for a float64 parameter", "x\n1.5\nabc\n", "half",
-           "x", NULL, 0, WUDF_ERR_TYPE, "column 'x' (utf8)", "(float64)"),
+           "x", NULL, 0, WUDF_ERR_TYPE, "a utf8 column",
+           "(float64) -> float64 (column 'x')"),
     MISFIT("no such column", "x,y\n1,2\n", "inc", "nope", NULL, 0,
            WUDF_ERR_NOT_FOUND, "no column 'nope'", "x, y"),
     MISFIT("too many columns", "x,y\n1,2\n", "inc", "x", "y", 0, WUDF_ERR_TYPE,

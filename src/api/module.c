@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/load_steps.h"
 #include "common/error.h"
 
 /* wasm2c 1.0.32 recurses per nesting level and overflows its stack at about
@@ -167,9 +168,11 @@ void wudf_module_build_input(const wudf_module *m, const void *bytes,
 }
 
 static wudf_status build(wudf_module *m, const void *bytes, size_t len,
-                         char *path, size_t path_size, wudf_error *err) {
+                         const wudf_load_options *o, double t0, char *path,
+                         size_t path_size, wudf_error *err) {
   wudf_build_input in;
   wudf_module_build_input(m, bytes, len, &in);
+  wudf_load_hooks(o, t0, &in);
   wudf_status st =
       wudf_cache_get_or_build(&m->engine->cache, &m->engine->toolchain, &in,
                               path, path_size, &m->was_cached, err);
@@ -223,11 +226,18 @@ wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
   m->engine = engine;
-  wudf_status st = wudf_module_prepare(m, bytes, len, options, parsed, err);
+  double t0 = wudf_clock_seconds();
+  wudf_status st = wudf_load_step(options, t0, WUDF_PHASE_PARSE, err);
+  if (st == WUDF_OK)
+    st = wudf_module_prepare(m, bytes, len, options, parsed, err);
+  else
+    wudf_wasm_info_reset(parsed);
   /* wasm2c validates while building; imports are checked after it, so an
    * invalid module is reported as invalid whatever it imports. */
   char path[4096];
-  if (st == WUDF_OK) st = build(m, bytes, len, path, sizeof path, err);
+  if (st == WUDF_OK) st = wudf_load_step(options, t0, WUDF_PHASE_CACHE, err);
+  if (st == WUDF_OK) st = build(m, bytes, len, options, t0, path, 4096, err);
+  if (st == WUDF_OK) st = wudf_load_step(options, t0, WUDF_PHASE_LINK, err);
   if (st == WUDF_OK) st = wudf_link_check(engine, m, err);
   if (st == WUDF_OK) st = open_shared_object(m, path, err);
   if (st == WUDF_OK) st = wudf_module_index_code(m, err);
@@ -241,6 +251,7 @@ wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
   free(m->build_wasm);
   m->shim.prelude = m->shim.postlude = NULL;
   m->build_wasm = NULL;
+  wudf_load_step(options, t0, WUDF_PHASE_DONE, NULL); /* loaded: too late */
   *out = m;
   return WUDF_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/budget.h"
 #include "common/error.h"
 
 /* ---- Types -------------------------------------------------------------- */
@@ -25,9 +26,16 @@ static const struct {
     [WUDF_TYPE_FLOAT64] = {"float64", "g"},
     [WUDF_TYPE_BOOL] = {"bool", "b"},
     [WUDF_TYPE_UTF8] = {"utf8", "u"},
+    [WUDF_TYPE_LARGE_UTF8] = {"large_utf8", "U"},
+    [WUDF_TYPE_UTF8_VIEW] = {"utf8_view", "vu"},
 };
 
 static bool type_known(wudf_type type) {
+  return (unsigned)type <= (unsigned)WUDF_TYPE_UTF8_VIEW;
+}
+
+/* The types wudf produces arrays of (the others are read only). */
+static bool type_built(wudf_type type) {
   return (unsigned)type <= (unsigned)WUDF_TYPE_UTF8;
 }
 
@@ -41,7 +49,7 @@ const char *wudf_type_arrow_format(wudf_type type) {
 
 bool wudf_type_from_arrow_format(const char *format, wudf_type *out) {
   if (!format || !out) return false;
-  for (unsigned t = 0; t <= (unsigned)WUDF_TYPE_UTF8; t++) {
+  for (unsigned t = 0; t <= (unsigned)WUDF_TYPE_UTF8_VIEW; t++) {
     if (strcmp(format, type_names[t].format) == 0) {
       *out = (wudf_type)t;
       return true;
@@ -111,13 +119,24 @@ int64_t wudf_bits_count(const uint8_t *bits, int64_t from, int64_t n) {
 typedef struct owned_array {
   const void *buffers[3]; /* what array->buffers points to */
   void *owned[3];         /* the same pointers, freed on release */
+  wudf_budget *budget;    /* charged[i]: bytes of it buffer i holds */
+  uint64_t charged[3];
 } owned_array;
+
+/* Frees buffer i and credits what it held. */
+static void owned_array_drop(owned_array *p, int i) {
+  free(p->owned[i]);
+  p->owned[i] = NULL;
+  p->buffers[i] = NULL;
+  wudf_budget_credit(p->budget, p->charged[i]);
+  p->charged[i] = 0;
+}
 
 static void owned_array_release(struct ArrowArray *a) {
   if (!a || !a->release) return;
   owned_array *p = a->private_data;
   if (p) {
-    for (int i = 0; i < 3; i++) free(p->owned[i]);
+    for (int i = 0; i < 3; i++) owned_array_drop(p, i);
     free(p);
   }
   a->buffers = NULL;
@@ -172,7 +191,7 @@ wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
                                   uint8_t *validity, struct ArrowArray *out,
                                   wudf_error *err) {
   size_t bytes;
-  if (!out || !type_known(type) || type == WUDF_TYPE_UTF8 || length < 0) {
+  if (!out || !type_built(type) || type == WUDF_TYPE_UTF8 || length < 0) {
     free(validity);
     return wudf_fail(err, WUDF_ERR_ARG,
                      "cannot make a fixed-width array of type %s, %lld rows",
@@ -222,9 +241,22 @@ wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
 void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity) {
   if (!a || a->release != owned_array_release) return;
   owned_array *p = a->private_data;
-  free(p->owned[0]);
+  owned_array_drop(p, 0);
   owned_array_set(p, 0, validity);
   a->null_count = validity ? -1 : 0;
+}
+
+void wudf_arrow_hold_charge(struct ArrowArray *a, int i, wudf_budget *budget,
+                            uint64_t bytes) {
+  if (!a || a->release != owned_array_release || i < 0 || i > 2 ||
+      (((owned_array *)a->private_data)->budget &&
+       ((owned_array *)a->private_data)->budget != budget)) {
+    wudf_budget_credit(budget, bytes);
+    return;
+  }
+  owned_array *p = a->private_data;
+  p->budget = budget;
+  p->charged[i] += bytes;
 }
 
 void wudf_arrow_finish_nulls(struct ArrowArray *a) {
@@ -338,7 +370,7 @@ static bool builder_start(wudf_array_builder *b) {
 wudf_status wudf_array_builder_new(wudf_type type, int64_t capacity,
                                    wudf_array_builder **out, wudf_error *err) {
   size_t bytes;
-  if (!out || !type_known(type) || capacity < 0)
+  if (!out || !type_built(type) || capacity < 0)
     return wudf_fail(err, WUDF_ERR_ARG,
                      "cannot make a builder of type %s with capacity %lld",
                      wudf_type_str(type), (long long)capacity);
@@ -578,7 +610,7 @@ static wudf_status check_schema(const struct ArrowSchema *s, wudf_column *c,
     return wudf_fail(err, WUDF_ERR_TYPE,
                      "%s has Arrow type '%.32s', which wudf does not support "
                      "(supported: i int32, l int64, f float32, g float64, "
-                     "b bool, u utf8)",
+                     "b bool, u utf8, U large_utf8, vu utf8_view)",
                      label, s->format);
   if (s->dictionary)
     return wudf_fail(err, WUDF_ERR_TYPE,
@@ -606,14 +638,15 @@ static wudf_status check_shape(const struct ArrowArray *a, wudf_column *c,
     return wudf_fail(err, WUDF_ERR_ARG,
                      "%s: invalid length %lld or offset %lld", label,
                      (long long)a->length, (long long)a->offset);
-  int64_t want = c->type == WUDF_TYPE_UTF8 ? 3 : 2;
+  int64_t want = wudf_type_is_string(c->type) ? 3 : 2;
   if (!a->buffers)
     return wudf_fail(err, WUDF_ERR_ARG, "%s: the buffers array is NULL", label);
-  if (a->n_buffers != want)
+  bool views = c->type == WUDF_TYPE_UTF8_VIEW;
+  if (views ? a->n_buffers < want : a->n_buffers != want)
     return wudf_fail(err, WUDF_ERR_ARG,
-                     "%s: array of type %s has %lld buffers, expected %lld",
+                     "%s: array of type %s has %lld buffers, expected %s%lld",
                      label, wudf_type_str(c->type), (long long)a->n_buffers,
-                     (long long)want);
+                     views ? "at least " : "", (long long)want);
   c->length = a->length;
   c->offset = a->offset;
   c->values = a->buffers[1];
@@ -675,6 +708,82 @@ static wudf_status check_offsets(const struct ArrowArray *a, wudf_column *c,
   return WUDF_OK;
 }
 
+static int64_t load_offset64(const void *offsets, int64_t i) {
+  int64_t v;
+  memcpy(&v, (const uint8_t *)offsets + (size_t)i * 8, 8);
+  return v;
+}
+
+static wudf_status check_offsets64(const struct ArrowArray *a, wudf_column *c,
+                                   const char *label, wudf_error *err) {
+  static const uint8_t empty[1];
+  c->data = a->buffers[2];
+  if (a->length == 0) {
+    if (!c->data) c->data = empty;
+    return WUDF_OK;
+  }
+  int64_t first = load_offset64(c->values, a->offset), prev = first;
+  if (prev < 0)
+    return wudf_fail(err, WUDF_ERR_ARG,
+                     "%s: large_utf8 offset of row 0 is %lld", label,
+                     (long long)prev);
+  for (int64_t i = 1; i <= a->length; i++) {
+    int64_t o = load_offset64(c->values, a->offset + i);
+    if (o < prev)
+      return wudf_fail(err, WUDF_ERR_ARG,
+                       "%s: large_utf8 offsets decrease at row %lld (%lld "
+                       "after %lld)",
+                       label, (long long)(i - 1), (long long)o,
+                       (long long)prev);
+    prev = o;
+  }
+  if (!c->data && prev != first)
+    return wudf_fail(err, WUDF_ERR_ARG,
+                     "%s: the large_utf8 data buffer (buffers[2]) is NULL",
+                     label);
+  if (!c->data) c->data = empty;
+  return WUDF_OK;
+}
+
+/* Checks one view of a non-NULL row: its bytes must lie inside its data
+ * buffer, whose size the last buffer gives. */
+static wudf_status check_view(const wudf_column *c, const void *sizes,
+                              int64_t row, const char *label, wudf_error *err) {
+  const uint8_t *v =
+      (const uint8_t *)c->values + (size_t)(c->offset + row) * 16;
+  int32_t n, index, at;
+  memcpy(&n, v, 4);
+  if (n < 0)
+    return wudf_fail(err, WUDF_ERR_MALFORMED,
+                     "%s: the view of row %lld has length %d", label,
+                     (long long)row, n);
+  if (n <= 12) return WUDF_OK;
+  memcpy(&index, v + 8, 4);
+  memcpy(&at, v + 12, 4);
+  int64_t size = -1;
+  if (index >= 0 && index < c->nvariadic && c->variadic[index] && sizes)
+    memcpy(&size, (const uint8_t *)sizes + (size_t)index * 8, 8);
+  if (at >= 0 && size >= 0 && (int64_t)at + n <= size) return WUDF_OK;
+  return wudf_fail(err, WUDF_ERR_MALFORMED,
+                   "%s: the view of row %lld (%d bytes at offset %d of data "
+                   "buffer %d) lies outside the data buffers (%lld of them)",
+                   label, (long long)row, n, at, index,
+                   (long long)c->nvariadic);
+}
+
+static wudf_status check_views(const struct ArrowArray *a, wudf_column *c,
+                               const char *label, wudf_error *err) {
+  c->nvariadic = a->n_buffers - 3;
+  c->variadic = (const uint8_t *const *)(a->buffers + 2);
+  const void *sizes = a->buffers[a->n_buffers - 1];
+  for (int64_t i = 0; i < a->length; i++) {
+    if (!wudf_column_valid(c, i)) continue;
+    wudf_status st = check_view(c, sizes, i, label, err);
+    if (st != WUDF_OK) return st;
+  }
+  return WUDF_OK;
+}
+
 wudf_status wudf_column_from_arrow(const struct ArrowArray *a,
                                    const struct ArrowSchema *s, uint32_t index,
                                    wudf_column *out, wudf_error *err) {
@@ -699,6 +808,10 @@ wudf_status wudf_column_from_arrow(const struct ArrowArray *a,
   if (st == WUDF_OK) st = check_nulls(a, out, l.text, err);
   if (st == WUDF_OK && out->type == WUDF_TYPE_UTF8)
     st = check_offsets(a, out, l.text, err);
+  if (st == WUDF_OK && out->type == WUDF_TYPE_LARGE_UTF8)
+    st = check_offsets64(a, out, l.text, err);
+  if (st == WUDF_OK && out->type == WUDF_TYPE_UTF8_VIEW)
+    st = check_views(a, out, l.text, err);
   return st;
 }
 

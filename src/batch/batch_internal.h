@@ -23,20 +23,35 @@ typedef struct wudf_column {
   int64_t offset; /* the array's offset, applied by the accessors below */
   /* NULL when the array has no nulls (null_count == 0) */
   const uint8_t *validity;
-  /* buffers[1] as given (fixed width, bool bitmap, utf8 offsets) */
+  /* buffers[1] as given (fixed width, bool bitmap, utf8 and large_utf8
+   * offsets, utf8_view views) */
   const void *values;
-  const uint8_t *data; /* utf8: buffers[2] */
+  const uint8_t *data; /* utf8, large_utf8: buffers[2] */
+  /* utf8_view: the variadic data buffers (buffers[2 ..]) */
+  const uint8_t *const *variadic;
+  int64_t nvariadic;
   /* schema name, or "column N" (1-based) when empty/NULL */
   char name[64];
 } wudf_column;
+
+/* Whether `type` holds strings: utf8, large_utf8 or utf8_view. */
+static inline bool wudf_type_is_string(wudf_type type) {
+  return type == WUDF_TYPE_UTF8 || type == WUDF_TYPE_LARGE_UTF8 ||
+         type == WUDF_TYPE_UTF8_VIEW;
+}
 
 /* Validates one input column and describes it. `index` is 0-based, for
    messages. Refuses (WUDF_ERR_ARG/WUDF_ERR_TYPE, naming the column): a released
    array or schema, an unsupported format (name it: "column 'x' has Arrow type
    'tsu' ..."), children or a dictionary, negative length/offset, n_buffers not
-   2 (fixed, bool) or 3 (utf8), NULL value buffers when length > 0, utf8 offsets
-   that decrease or are negative over the rows used (check offsets[offset ..
-   offset+length]), null_count inconsistent with the absence of a validity
+   2 (fixed, bool) or 3 (utf8, large_utf8), fewer than 3 (utf8_view: views,
+   the variadic data buffers, their int64 sizes), NULL value buffers when
+   length > 0, utf8 or large_utf8 offsets that decrease or are negative over
+   the rows used (check offsets[offset .. offset+length]), and
+   (WUDF_ERR_MALFORMED) a utf8_view view of a non-NULL row used whose length
+   is negative or whose bytes lie outside its data buffer (index, offset and
+   length checked against the sizes buffer); null_count inconsistent with the
+   absence of a validity
    buffer (null_count > 0 but buffers[0] == NULL). null_count -1 (unknown) is
    allowed: then count.
    Also refused: a NULL array or schema, offset + length overflowing, null_count
@@ -80,11 +95,40 @@ static inline bool wudf_column_bool(const wudf_column *c, int64_t i) {
   int64_t j = c->offset + i;
   return (((const uint8_t *)c->values)[j >> 3] >> (j & 7)) & 1;
 }
-/* Bytes of utf8 row i (not NUL-terminated); *len receives their count. */
+/* Bytes of row i of a utf8_view column; a NULL row is empty (its view
+ * was not checked). */
+static inline const uint8_t *wudf_column_view(const wudf_column *c, int64_t i,
+                                              size_t *len) {
+  const uint8_t *v = (const uint8_t *)c->values + (size_t)(c->offset + i) * 16;
+  int32_t n, index, at;
+  memcpy(&n, v, 4);
+  if (!wudf_column_valid(c, i) || n <= 0) {
+    *len = 0;
+    return v + 4;
+  }
+  *len = (size_t)n;
+  if (n <= 12) return v + 4;
+  memcpy(&index, v + 8, 4);
+  memcpy(&at, v + 12, 4);
+  return c->variadic[index] + at;
+}
+
+/* Bytes of row i of a string column (not NUL-terminated); *len receives
+ * their count. */
 static inline const uint8_t *wudf_column_utf8(const wudf_column *c, int64_t i,
                                               size_t *len) {
+  const uint8_t *o;
+  if (c->type == WUDF_TYPE_UTF8_VIEW) return wudf_column_view(c, i, len);
+  if (c->type == WUDF_TYPE_LARGE_UTF8) {
+    int64_t lo, hi;
+    o = (const uint8_t *)c->values + (size_t)(c->offset + i) * 8;
+    memcpy(&lo, o, 8);
+    memcpy(&hi, o + 8, 8);
+    *len = (size_t)(hi - lo);
+    return c->data + lo;
+  }
   int32_t lo, hi;
-  const uint8_t *o = (const uint8_t *)c->values + (size_t)(c->offset + i) * 4;
+  o = (const uint8_t *)c->values + (size_t)(c->offset + i) * 4;
   memcpy(&lo, o, 4);
   memcpy(&hi, o + 4, 4);
   *len = (size_t)(hi - lo);
@@ -116,6 +160,13 @@ wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
    null_count becomes -1; or, with NULL, frees the bitmap: no NULLs,
    null_count 0. Other arrays are left alone. */
 void wudf_arrow_set_validity(struct ArrowArray *a, uint8_t *validity);
+
+/* Records that `bytes`, already charged to `budget`, are held by buffer i
+   of `a`, an array made by wudf: they are credited when that buffer is
+   freed (a->release, wudf_arrow_set_validity()). For any other array they
+   are credited at once. */
+void wudf_arrow_hold_charge(struct ArrowArray *a, int i, wudf_budget *budget,
+                            uint64_t bytes);
 
 /* Number of set bits among bits [from, from + n) of `bits`. */
 int64_t wudf_bits_count(const uint8_t *bits, int64_t from, int64_t n);
@@ -164,7 +215,8 @@ bool wudf_udf_sig_wasm_type(const wudf_udf_sig *sig, uint8_t *params,
                             uint32_t cap, uint32_t *nparams, uint8_t *result);
 
 /* Whether a column of type `column` can be passed to a parameter of type
-   `param`: equal, or int32->int64, int32->float64, float32->float64. */
+   `param`: equal, or int32->int64, int32->float64, float32->float64,
+   large_utf8 or utf8_view -> utf8. */
 bool wudf_type_widens_to(wudf_type column, wudf_type param);
 
 /* wudf_array_builder_append_string() for text the caller has already
@@ -175,36 +227,6 @@ wudf_status wudf_array_builder_append_valid_utf8(wudf_array_builder *b,
 /* The wudf type of a numeric WebAssembly value type byte (i32 -> int32,
  * i64 -> int64, f32 -> float32, f64 -> float64); false for others. */
 bool wudf_type_from_wasm(uint8_t wasm, wudf_type *out);
-
-/* ---- String results of a batch ------------------------------------------ */
-
-/* The utf8 result of a MAP being built: row i's bytes are
- * data[offsets[i] .. offsets[i + 1]). The batch loop writes offsets and data
- * directly (translate/shim_abi.h); these functions allocate, grow, check and
- * hand the buffers over. */
-typedef struct wudf_string_results {
-  int64_t n;        /* rows */
-  int32_t *offsets; /* n + 1, offsets[0] = 0 */
-  uint8_t *data;
-  uint64_t cap; /* bytes allocated for data, at most max */
-  uint64_t max; /* most data bytes: INT32_MAX (int32 offsets) */
-} wudf_string_results;
-
-/* Room for n rows and about `expect` bytes (grown on demand). */
-wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
-                                     uint64_t expect, wudf_error *err);
-/* Makes data hold at least `need` bytes: WUDF_OK, WUDF_ERR_LIMIT past
- * r->max, or WUDF_ERR_NOMEM. Not async-signal-safe (realloc). */
-wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need);
-/* The first of rows [from, to) whose bytes are not valid UTF-8, or -1. */
-int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
-                                          int64_t from, int64_t to);
-/* Moves the buffers and `validity` (malloc'd, may be NULL; owned from now
- * on, freed on failure too) into *out, a utf8 array. */
-wudf_status wudf_string_results_finish(wudf_string_results *r,
-                                       uint8_t *validity,
-                                       struct ArrowArray *out, wudf_error *err);
-void wudf_string_results_reset(wudf_string_results *r);
 
 /* Arrays whose buffers were malloc'd elsewhere (the CSV reader): an owner
  * is allocated first, so that nothing can fail once buffers are handed

@@ -360,6 +360,8 @@ bool wudf_udf_sig_wasm_type(const wudf_udf_sig *sig, uint8_t *params,
 
 bool wudf_type_widens_to(wudf_type column, wudf_type param) {
   if (column == param) return (unsigned)column <= (unsigned)WUDF_TYPE_UTF8;
+  if (param == WUDF_TYPE_UTF8)
+    return column == WUDF_TYPE_LARGE_UTF8 || column == WUDF_TYPE_UTF8_VIEW;
   if (column == WUDF_TYPE_INT32)
     return param == WUDF_TYPE_INT64 || param == WUDF_TYPE_FLOAT64;
   return column == WUDF_TYPE_FLOAT32 && param == WUDF_TYPE_FLOAT64;

@@ -253,6 +253,7 @@ wudf_status wudf_cc_run(const wudf_cc_env *env, wudf_cc_tool tool,
       .max_file_bytes = env->opts->output_bytes,
       .cwd = env->work_dir,
       .max_output = TOOL_OUTPUT_MAX,
+      .cancel = env->opts->cancel,
   };
   st = wudf_process_run((const char *const *)sv.v, &po, res, err);
   if (st == WUDF_ERR_IO && env->sandboxed)

@@ -12,6 +12,22 @@
 
 #include "common/error.h"
 #include "compile/compile_internal.h"
+#include "translate/toolchain.h"
+
+/* When the calling thread's compile started (wudf_clock_seconds()), for
+ * progress reports; per thread, as compiles run on several at once. */
+static _Thread_local double t_started;
+
+/* Reports `phase` to the options' progress callback, then
+ * WUDF_ERR_CANCELLED if their cancel flag is set. */
+static wudf_status step(const wudf_compile_options *o, wudf_phase phase,
+                        wudf_error *err) {
+  wudf_build_input in = {.cancel = o->cancel,
+                         .progress = o->progress,
+                         .progress_user = o->progress_user,
+                         .started = t_started};
+  return wudf_build_step(&in, phase, err);
+}
 
 #define DEFAULT_TIMEOUT_S 60
 #define DEFAULT_CPU_S 60
@@ -304,8 +320,9 @@ static wudf_status compile_source(wudf_cc_job *job, bool *hit,
   wudf_cc_cache cache = {0};
   char *header = NULL, key[65];
   size_t header_len = 0;
-  wudf_status st =
-      read_header(job->env.guest_header, &header, &header_len, err);
+  wudf_status st = step(o, WUDF_PHASE_CACHE, err);
+  if (st == WUDF_OK)
+    st = read_header(job->env.guest_header, &header, &header_len, err);
   if (st == WUDF_OK && !o->no_cache)
     st = wudf_cc_cache_open(&cache, o->cache_dir, err);
   if (st != WUDF_OK) goto done;
@@ -317,7 +334,8 @@ static wudf_status compile_source(wudf_cc_job *job, bool *hit,
     *hit = true;
     goto done;
   }
-  st = run_pipeline(job, cache.tmp, err);
+  st = step(o, WUDF_PHASE_COMPILE, err);
+  if (st == WUDF_OK) st = run_pipeline(job, cache.tmp, err);
   if (st == WUDF_OK && cache.dir)
     wudf_cc_cache_store(&cache, key, job->wasm, job->wasm_len, &job->diags);
 done:
@@ -376,9 +394,12 @@ wudf_status wudf_compile(const char *source, size_t len,
   job.functions = o.functions;
   job.nfunctions = o.functions ? o.nfunctions : 0;
   bool cached = false;
+  t_started = wudf_clock_seconds();
   wudf_status st = compile_job(&job, &cached, err);
   if (st == WUDF_OK || st == WUDF_ERR_COMPILE)
     st = finish_result(&job, st, cached, o.file_name, out, err);
+  if (st == WUDF_OK || st == WUDF_ERR_COMPILE)
+    step(&o, WUDF_PHASE_DONE, NULL); /* finished: a late cancel is moot */
   wudf_cc_diags_reset(&job.diags);
   free(job.wasm);
   free(job.udfs);

@@ -39,7 +39,9 @@ typedef struct child_setup {
 
 typedef struct deadline {
   bool set;
-  struct timespec at; /* CLOCK_MONOTONIC */
+  struct timespec at;        /* CLOCK_MONOTONIC */
+  const wudf_cancel *cancel; /* ends the wait early too; may be NULL */
+  bool cancelled;            /* the child was killed for it */
 } deadline;
 
 static const char *errstr(int e, char *buf, size_t n) {
@@ -122,7 +124,10 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-static void deadline_start(deadline *d, uint32_t timeout_s) {
+static void deadline_start(deadline *d, uint32_t timeout_s,
+                           const wudf_cancel *cancel) {
+  d->cancel = cancel;
+  d->cancelled = false;
   d->set = timeout_s > 0;
   if (!d->set) return;
   clock_gettime(CLOCK_MONOTONIC, &d->at);
@@ -145,6 +150,24 @@ static void kill_group(pid_t pid) {
   kill(pid, SIGKILL); /* in case neither setpgid has happened yet */
 }
 
+/* Kills the child's group when the cancel flag is set; true then. */
+static bool cancel_now(deadline *d, pid_t pid) {
+  if (!d->cancelled && !wudf_cancel_is_set(d->cancel)) return false;
+  if (!d->cancelled) kill_group(pid);
+  d->cancelled = true;
+  return true;
+}
+
+/* How long one poll may wait: the deadline's time left, at most the
+ * cancel polling interval when the run is cancellable. */
+static int poll_ms(const deadline *d) {
+  int left = deadline_left_ms(d);
+  if (!d->cancel) return left;
+  return left < 0 || left > WUDF_PROCESS_CANCEL_POLL_MS
+             ? WUDF_PROCESS_CANCEL_POLL_MS
+             : left;
+}
+
 static void keep_output(wudf_strbuf *out, size_t max, const char *buf,
                         size_t n) {
   size_t room = max > out->len ? max - out->len : 0;
@@ -153,19 +176,19 @@ static void keep_output(wudf_strbuf *out, size_t max, const char *buf,
 
 /* Reads the pipe to EOF or to the deadline, whichever is first. On the
  * deadline kills the child's process group and sets *timed_out. */
-static wudf_status collect_output(int fd, pid_t pid, const deadline *d,
-                                  size_t max, wudf_strbuf *out, bool *timed_out,
+static wudf_status collect_output(int fd, pid_t pid, deadline *d, size_t max,
+                                  wudf_strbuf *out, bool *timed_out,
                                   wudf_error *err) {
   char buf[4096];
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    int left = deadline_left_ms(d);
-    if (left == 0) {
+    if (cancel_now(d, pid)) return WUDF_OK;
+    if (deadline_left_ms(d) == 0) {
       kill_group(pid);
       *timed_out = true;
       return WUDF_OK;
     }
-    int r = poll(&p, 1, left);
+    int r = poll(&p, 1, poll_ms(d));
     if (r < 0 && errno != EINTR) goto io_error;
     if (r <= 0) continue;
     ssize_t n = read(fd, buf, sizeof buf);
@@ -188,15 +211,16 @@ static void sleep_ms(long ms) {
 /* Waits (without reaping) until the child has exited or the deadline has
  * passed; kills its group on the deadline. Its output is closed already, so
  * this is normally immediate. */
-static void await_exit(pid_t pid, const deadline *d, bool *timed_out) {
+static void await_exit(pid_t pid, deadline *d, bool *timed_out) {
   long nap = 1;
   for (;;) {
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    int flags = WEXITED | WNOWAIT | (d->set ? WNOHANG : 0);
+    int flags = WEXITED | WNOWAIT | (d->set || d->cancel ? WNOHANG : 0);
     int r = waitid(P_PID, (id_t)pid, &si, flags);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || si.si_pid == pid) return;
+    if (cancel_now(d, pid)) continue; /* killed: wait for it to end */
     if (deadline_left_ms(d) == 0) {
       kill_group(pid);
       *timed_out = true;
@@ -305,7 +329,7 @@ static wudf_status start_failure(const char *const argv[], const char *cwd,
 }
 
 /* After a successful exec: output, exit, reaping. */
-static wudf_status supervise(pid_t pid, int out_fd, const deadline *d,
+static wudf_status supervise(pid_t pid, int out_fd, deadline *d,
                              size_t max_output, wudf_process_result *result,
                              wudf_error *err) {
   wudf_strbuf out;
@@ -314,9 +338,12 @@ static wudf_status supervise(pid_t pid, int out_fd, const deadline *d,
   int status = 0;
   wudf_status st =
       collect_output(out_fd, pid, d, max_output, &out, &timed_out, err);
-  if (st == WUDF_OK && !timed_out) await_exit(pid, d, &timed_out);
+  if (st == WUDF_OK && !timed_out && !d->cancelled)
+    await_exit(pid, d, &timed_out);
   wudf_status reaped = reap(pid, &status, err);
   if (st == WUDF_OK) st = reaped;
+  if (st == WUDF_OK && d->cancelled)
+    st = wudf_fail(err, WUDF_ERR_CANCELLED, "cancelled: the child was stopped");
   if (st == WUDF_OK && out.oom)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "keeping a child's output");
   if (st != WUDF_OK) {
@@ -339,13 +366,16 @@ wudf_status wudf_process_run(const char *const argv[],
   wudf_process_opts none = {0};
   if (!opts) opts = &none;
   memset(result, 0, sizeof *result);
+  if (wudf_cancel_is_set(opts->cancel))
+    return wudf_fail(err, WUDF_ERR_CANCELLED, "cancelled before \"%s\" ran",
+                     argv[0]);
   child_setup cs;
   prepare_setup(&cs, argv, opts);
   int out[2] = {-1, -1}, rep[2] = {-1, -1}, step = 0, e = 0;
   wudf_status st = open_fds(&cs, out, rep, err);
   if (st != WUDF_OK) goto done;
   deadline d;
-  deadline_start(&d, opts->timeout_s);
+  deadline_start(&d, opts->timeout_s, opts->cancel);
   pid_t pid = fork_child(&cs);
   if (pid < 0) {
     char eb[128];

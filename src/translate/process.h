@@ -18,6 +18,10 @@ typedef struct wudf_process_opts {
   size_t max_output;         /* keep at most this many bytes of stdout+stderr
                                 (merged); the rest is read and dropped.
                                 0 keeps none. */
+  /* When set (from any thread), the child's process group is killed and
+   * the run returns WUDF_ERR_CANCELLED; polled every CANCEL_POLL_MS. A
+   * flag already set starts nothing. NULL: not cancellable. */
+  const wudf_cancel *cancel;
 } wudf_process_opts;
 
 typedef struct wudf_process_result {
@@ -28,6 +32,9 @@ typedef struct wudf_process_result {
   size_t output_len;
 } wudf_process_result;
 
+/* How often a running child's cancel flag is looked at. */
+#define WUDF_PROCESS_CANCEL_POLL_MS 20
+
 /* Runs argv[0] (looked up in PATH unless it contains a '/') with arguments
  * argv[1..] up to a NULL entry. The child gets stdin from /dev/null, stdout
  * and stderr into one pipe, its own process group, the limits in `opts`
@@ -35,7 +42,9 @@ typedef struct wudf_process_result {
  * signal mask; it inherits the environment.
  *
  * Returns WUDF_OK once the child has ended, however it ended (exit code,
- * signal or timeout: see *result). Errors: WUDF_ERR_ARG, WUDF_ERR_NOMEM,
+ * signal or timeout: see *result). Errors: WUDF_ERR_CANCELLED (opts->cancel
+ * was set: the child, if started, is killed with its group and reaped
+ * before the return), WUDF_ERR_ARG, WUDF_ERR_NOMEM,
  * WUDF_ERR_IO (the program could not be started, e.g. "cannot run \"wasm2c\":
  * No such file or directory"; or pipe/fork/wait failed). On error *result is
  * reset (output NULL).

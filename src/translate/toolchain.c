@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -185,18 +186,35 @@ static void first_lines(const char *out, const char *work_dir, int max_lines,
   wudf_strbuf_reset(&strip);
 }
 
-/* Runs a tool with the build limits. */
+/* Runs a tool with the build limits; `cancel` may be NULL. */
 static wudf_status run_tool(const wudf_toolchain *tc, const char *const argv[],
-                            const char *cwd, wudf_process_result *res,
-                            wudf_error *err) {
+                            const char *cwd, const wudf_cancel *cancel,
+                            wudf_process_result *res, wudf_error *err) {
   wudf_process_opts opts = {
       .timeout_s = tc->timeout_s,
       .max_memory_bytes = WUDF_TOOLCHAIN_MAX_MEMORY,
       .max_file_bytes = WUDF_TOOLCHAIN_MAX_FILE,
       .cwd = cwd,
       .max_output = TOOL_OUTPUT_MAX,
+      .cancel = cancel,
   };
   return wudf_process_run(argv, &opts, res, err);
+}
+
+double wudf_clock_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+wudf_status wudf_build_step(const wudf_build_input *in, wudf_phase phase,
+                            wudf_error *err) {
+  if (in->progress)
+    in->progress(in->progress_user, phase, wudf_clock_seconds() - in->started);
+  if (wudf_cancel_is_set(in->cancel))
+    return wudf_fail(err, WUDF_ERR_CANCELLED, "cancelled before %s",
+                     wudf_phase_str(phase));
+  return WUDF_OK;
 }
 
 /* WUDF_ERR_COMPILE for a tool that did not exit with status 0, or OK. */
@@ -250,7 +268,7 @@ static wudf_status tool_version(const wudf_toolchain *tc, const char *tool,
                                 const char *package, wudf_process_result *res,
                                 wudf_error *err) {
   const char *argv[] = {tool, "--version", NULL};
-  wudf_status st = run_tool(tc, argv, NULL, res, err);
+  wudf_status st = run_tool(tc, argv, NULL, NULL, res, err);
   if (st == WUDF_OK) st = check_tool(tc, tool, res, NULL, err);
   if (st == WUDF_OK) return WUDF_OK;
   wudf_error_prefix(err,
@@ -291,7 +309,7 @@ static wudf_status read_runtime_header(const wudf_toolchain *tc, char **text,
   const char *argv[] = {tc->cc,      "-M",       "-x",        "c",
                         "/dev/null", "-include", "wasm-rt.h", NULL};
   wudf_process_result res = {0};
-  wudf_status st = run_tool(tc, argv, NULL, &res, err);
+  wudf_status st = run_tool(tc, argv, NULL, NULL, &res, err);
   if (st == WUDF_OK) st = check_tool(tc, tc->cc, &res, NULL, err);
   char *path =
       st == WUDF_OK ? find_header_in_deps(res.output, "wasm-rt.h") : NULL;
@@ -418,8 +436,10 @@ static wudf_status run_wasm2c(const wudf_toolchain *tc,
   const char *argv[] = {tc->wasm2c, k_module_wasm, "-o",
                         k_module_c, opt.data,      NULL};
   wudf_process_result res = {0};
-  wudf_status st = run_tool(tc, argv, work_dir, &res, err);
-  if (st != WUDF_OK) {
+  wudf_status st = run_tool(tc, argv, work_dir, in->cancel, &res, err);
+  if (st == WUDF_ERR_CANCELLED) {
+    wudf_error_prefix(err, "translating the module");
+  } else if (st != WUDF_OK) {
     wudf_error_prefix(err, "translating the module");
     if (err) err->status = WUDF_ERR_COMPILE;
     st = WUDF_ERR_COMPILE;
@@ -538,7 +558,8 @@ static wudf_status temp_output(const char *out_so_path, char **tmp,
 }
 
 static wudf_status run_cc(const wudf_toolchain *tc, const char *work_dir,
-                          const char *tmp_out, wudf_error *err) {
+                          const char *tmp_out, const wudf_cancel *cancel,
+                          wudf_error *err) {
   const char *argv[N_CC_FLAGS + 6];
   size_t n = 0;
   argv[n++] = tc->cc;
@@ -549,10 +570,12 @@ static wudf_status run_cc(const wudf_toolchain *tc, const char *work_dir,
   argv[n++] = k_cc_libs;
   argv[n] = NULL;
   wudf_process_result res = {0};
-  wudf_status st = run_tool(tc, argv, work_dir, &res, err);
+  wudf_status st = run_tool(tc, argv, work_dir, cancel, &res, err);
   if (st == WUDF_OK) st = check_tool(tc, tc->cc, &res, work_dir, err);
   wudf_process_result_reset(&res);
-  if (st != WUDF_OK) {
+  if (st == WUDF_ERR_CANCELLED) {
+    wudf_error_prefix(err, "compiling the module");
+  } else if (st != WUDF_OK) {
     wudf_error_prefix(err, "compiling the module");
     if (err) err->status = WUDF_ERR_COMPILE;
     st = WUDF_ERR_COMPILE;
@@ -576,13 +599,15 @@ static wudf_status seal_output(const char *tmp, wudf_error *err) {
                    tmp, errstr(e, eb, sizeof eb));
 }
 
-static wudf_status compile_into(const wudf_toolchain *tc, const char *work_dir,
-                                const char *out_so_path, wudf_error *err) {
+static wudf_status compile_into(const wudf_toolchain *tc,
+                                const wudf_build_input *in,
+                                const char *work_dir, const char *out_so_path,
+                                wudf_error *err) {
   char eb[128];
   char *tmp = NULL;
   wudf_status st = temp_output(out_so_path, &tmp, err);
   if (st != WUDF_OK) return st;
-  st = run_cc(tc, work_dir, tmp, err);
+  st = run_cc(tc, work_dir, tmp, in->cancel, err);
   if (st == WUDF_OK) st = seal_output(tmp, err);
   if (st == WUDF_OK && rename(tmp, out_so_path) != 0)
     st = wudf_fail(err, WUDF_ERR_IO, "renaming the compiled module to %s: %s",
@@ -598,9 +623,11 @@ wudf_status wudf_toolchain_build(const wudf_toolchain *tc,
                                  wudf_error *err) {
   wudf_status st = check_input(tc, in, work_dir, out_so_path, err);
   if (st == WUDF_OK) st = write_wasm(in, work_dir, err);
+  if (st == WUDF_OK) st = wudf_build_step(in, WUDF_PHASE_TRANSLATE, err);
   if (st == WUDF_OK) st = run_wasm2c(tc, in, work_dir, err);
   if (st == WUDF_OK) st = patch_module_c(in, work_dir, err);
   if (st == WUDF_OK) st = write_unit(in, work_dir, err);
-  if (st == WUDF_OK) st = compile_into(tc, work_dir, out_so_path, err);
+  if (st == WUDF_OK) st = wudf_build_step(in, WUDF_PHASE_CC, err);
+  if (st == WUDF_OK) st = compile_into(tc, in, work_dir, out_so_path, err);
   return st;
 }

@@ -54,7 +54,23 @@ typedef struct wudf_build_input {
    * definition (after the first line from the #define on that does not end
    * with a backslash). */
   const char *call_indirect_override;
+  /* Not part of the cache key. Set from any thread, `cancel` stops the
+   * build (WUDF_ERR_CANCELLED, the running tool killed); `progress` is
+   * told WUDF_PHASE_TRANSLATE and WUDF_PHASE_CC as they start, with the
+   * seconds since `started` (wudf_clock_seconds()). Each may be NULL. */
+  const wudf_cancel *cancel;
+  wudf_phase_fn progress;
+  void *progress_user;
+  double started;
 } wudf_build_input;
+
+/* Seconds on the monotonic clock, for wudf_build_input.started. */
+double wudf_clock_seconds(void);
+
+/* Reports `phase` to in->progress, then WUDF_ERR_CANCELLED if in->cancel
+ * is set, else WUDF_OK. */
+wudf_status wudf_build_step(const wudf_build_input *in, wudf_phase phase,
+                            wudf_error *err);
 
 /* Cache key of a build: sha256 (hex) over tc->id_hex and every field of
  * `in`, each length-prefixed with a presence marker so that fields cannot run
@@ -74,6 +90,7 @@ void wudf_toolchain_key(const wudf_toolchain *tc, const wudf_build_input *in,
  *   WUDF_ERR_COMPILE  a tool failed, crashed or timed out (first lines of its
  *                     output), or wasm2c's output lacks CALL_INDIRECT
  *   WUDF_ERR_ARG      module_name is not a C identifier, missing input
+ *   WUDF_ERR_CANCELLED in->cancel was set (no output is left behind)
  *   WUDF_ERR_IO, WUDF_ERR_NOMEM
  * Thread-safe. */
 wudf_status wudf_toolchain_build(const wudf_toolchain *tc,

@@ -139,13 +139,13 @@ adj=(--data "$data" --udf "$acc/calculate_adj_bal.c" --function
   calculate_adj_bal)
 expect_error missing_column "has no column 'balanse'" run "${adj[@]}" \
   --columns balanse,rate --map float
-expect_error column_type "column 'email' (utf8) cannot be passed to parameter 1 (int32)" \
+expect_error column_type "a utf8 column cannot be passed to parameter 1 (int32) of calculate_adj_bal(int32, float32) -> float32 (column 'email')" \
   run "${adj[@]}" --columns email,rate --map float
 expect_error declared_type "declared result type is int32" run "${adj[@]}" \
   --columns balance,rate --map int
 expect_error filter_type "FILTER needs a UDF returning bool or int32" \
   run "${adj[@]}" --columns balance,rate --filter
-expect_error trap_line "integer divide by zero on line 13 of" run --data "$data" \
+expect_error trap_line "inverse: integer divide by zero on line 13 of" run --data "$data" \
   --udf "$acc/inverse.c" --function inverse --columns balance --map int
 check trap_kind contains "$tmp/err" "integer divide by zero"
 

@@ -3,13 +3,15 @@
  * once per row, and handed over as an Arrow array. */
 #include <stdlib.h>
 
-#include "batch/batch_internal.h"
+#include "api/execute.h"
+#include "common/budget.h"
 #include "common/error.h"
 
 #define MIN_CAP 4096
 
 wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
-                                     uint64_t expect, wudf_error *err) {
+                                     uint64_t expect, wudf_budget *budget,
+                                     wudf_error *err) {
   memset(r, 0, sizeof *r);
   r->n = n;
   r->max = INT32_MAX;
@@ -17,6 +19,15 @@ wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
   if (n < 0 || (uint64_t)n >= SIZE_MAX / sizeof *r->offsets)
     return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows are too many",
                      (long long)n);
+  uint64_t bytes = ((uint64_t)n + 1) * sizeof *r->offsets + r->cap;
+  wudf_status st = wudf_budget_charge_or_fail(
+      budget, bytes, "the string results of the batch", err);
+  if (st != WUDF_OK) {
+    r->cap = 0;
+    return st;
+  }
+  r->budget = budget;
+  r->charged = bytes;
   r->offsets = malloc(((size_t)n + 1) * sizeof *r->offsets);
   r->data = malloc((size_t)r->cap);
   if (!r->offsets || !r->data) {
@@ -34,8 +45,18 @@ wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need) {
   if (need > r->max) return WUDF_ERR_LIMIT;
   uint64_t cap = r->cap * 2 > need ? r->cap * 2 : need;
   if (cap > r->max) cap = r->max;
+  /* Only what the growth needs when doubling would pass the budget. */
+  if (!wudf_budget_charge(r->budget, cap - r->cap)) {
+    cap = need;
+    if (!wudf_budget_charge(r->budget, cap - r->cap))
+      return WUDF_ERR_HOST_MEMORY;
+  }
   uint8_t *p = realloc(r->data, (size_t)cap);
-  if (!p) return WUDF_ERR_NOMEM;
+  if (!p) {
+    wudf_budget_credit(r->budget, cap - r->cap);
+    return WUDF_ERR_NOMEM;
+  }
+  r->charged += cap - r->cap;
   r->data = p;
   r->cap = cap;
   return WUDF_OK;
@@ -86,11 +107,13 @@ int64_t wudf_string_results_first_invalid(const wudf_string_results *r,
 
 wudf_status wudf_string_results_finish(wudf_string_results *r,
                                        uint8_t *validity,
+                                       uint64_t validity_charge,
                                        struct ArrowArray *out,
                                        wudf_error *err) {
   wudf_arrow_owner *o = wudf_arrow_owner_new();
   if (!o) {
     free(validity);
+    wudf_budget_credit(r->budget, validity_charge);
     wudf_string_results_reset(r);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
@@ -98,16 +121,25 @@ wudf_status wudf_string_results_finish(wudf_string_results *r,
   if (nulls == 0) {
     free(validity);
     validity = NULL;
+    wudf_budget_credit(r->budget, validity_charge);
+    validity_charge = 0;
   }
   wudf_arrow_adopt(o, out, r->n, nulls, 3, validity, r->offsets, r->data);
+  uint64_t offsets_bytes = ((uint64_t)r->n + 1) * sizeof *r->offsets;
+  wudf_arrow_hold_charge(out, 0, r->budget, validity_charge);
+  wudf_arrow_hold_charge(out, 1, r->budget, offsets_bytes);
+  wudf_arrow_hold_charge(out, 2, r->budget, r->charged - offsets_bytes);
   r->offsets = NULL;
   r->data = NULL;
+  r->charged = 0;
   return WUDF_OK;
 }
 
 void wudf_string_results_reset(wudf_string_results *r) {
   free(r->offsets);
   free(r->data);
+  wudf_budget_credit(r->budget, r->charged);
+  r->charged = 0;
   r->offsets = NULL;
   r->data = NULL;
   r->cap = 0;
