@@ -220,8 +220,8 @@ static bool build_large(int64_t from, int64_t n, struct ArrowArray *out) {
   }
   m->mem[0] = valid, m->mem[1] = offs, m->mem[2] = data;
   m->bufs[0] = valid, m->bufs[1] = offs, m->bufs[2] = data;
-  *out = (struct ArrowArray){n,    nulls, 0,    3,   0, m->bufs,
-                             NULL, NULL,  release_manual, m};
+  *out = (struct ArrowArray){n,    nulls,          0, 3, 0, m->bufs, NULL,
+                             NULL, release_manual, m};
   return true;
 }
 
@@ -258,8 +258,8 @@ static bool build_view(int64_t from, int64_t n, struct ArrowArray *out) {
   *sizes = pos;
   m->mem[0] = valid, m->mem[1] = views, m->mem[2] = data, m->mem[3] = sizes;
   for (int i = 0; i < 4; i++) m->bufs[i] = m->mem[i];
-  *out = (struct ArrowArray){n,    nulls, 0,    4,   0, m->bufs,
-                             NULL, NULL,  release_manual, m};
+  *out = (struct ArrowArray){n,    nulls,          0, 4, 0, m->bufs, NULL,
+                             NULL, release_manual, m};
   return true;
 }
 
@@ -305,7 +305,9 @@ typedef struct schema_holder {
   struct ArrowSchema *ptrs[MAX_COLS];
 } schema_holder;
 
-static void release_schema_kid(struct ArrowSchema *s) { s->release = NULL; }
+static void release_schema_kid(struct ArrowSchema *s) {
+  s->release = NULL;
+}
 
 static void release_struct_schema(struct ArrowSchema *s) {
   free(s->private_data);
@@ -337,8 +339,8 @@ static int gen_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out) {
                                       NULL};
     h->ptrs[i] = &h->kids[i];
   }
-  *out = (struct ArrowSchema){"+s", "",   NULL, 0, g->ncols, h->ptrs,
-                              NULL, release_struct_schema, h};
+  *out = (struct ArrowSchema){
+      "+s", "", NULL, 0, g->ncols, h->ptrs, NULL, release_struct_schema, h};
   return 0;
 }
 
@@ -355,9 +357,8 @@ static int gen_get_next(struct ArrowArrayStream *s, struct ArrowArray *out) {
     if (!build_column(g->cols[i].kind, g->row, n, &h->kids[i])) return ENOMEM;
   }
   g->row += n;
-  *out = (struct ArrowArray){n,       0,    0,    1,
-                             g->ncols, h->bufs, h->ptrs, NULL,
-                             release_struct,   h};
+  *out = (struct ArrowArray){
+      n, 0, 0, 1, g->ncols, h->bufs, h->ptrs, NULL, release_struct, h};
   return 0;
 }
 
@@ -386,8 +387,8 @@ static void gen_open(const char *kinds, const int64_t *sizes, int nbatches,
   memcpy(g->sizes, sizes, (size_t)nbatches * sizeof *sizes);
   g->nbatches = nbatches;
   g->fail_at = -1;
-  *out = (struct ArrowArrayStream){gen_get_schema, gen_get_next,
-                                   gen_last_error, gen_release, g};
+  *out = (struct ArrowArrayStream){gen_get_schema, gen_get_next, gen_last_error,
+                                   gen_release, g};
 }
 
 /* ---- Reading output ----------------------------------------------------- */
@@ -1028,9 +1029,9 @@ TEST(job_csv_error_names_line_not_name_digits) {
   ro.line_column = "line";
   struct ArrowArrayStream in;
   wudf_error err = {0};
-  CHECK_STATUS(wudf_csv_stream_open(path, NULL, "baseline 2024.csv", &ro, &in,
-                                    &err),
-               WUDF_OK, &err);
+  CHECK_STATUS(
+      wudf_csv_stream_open(path, NULL, "baseline 2024.csv", &ro, &in, &err),
+      WUDF_OK, &err);
   const char *cols[] = {"x"};
   wudf_job_options o;
   options(&o, "div100", cols, 1);
@@ -1078,7 +1079,8 @@ TEST(job_csv_trap_names_line) {
   CHECK_STATUS(wudf_job_new(&o, &in, &job, &err), WUDF_OK, &err);
   struct ArrowSchema s;
   CHECK_STATUS(wudf_job_output_schema(job, &s, &err), WUDF_OK, &err);
-  bool no_line = s.n_children == 3 && !strcmp(s.children[2]->name, "div100_RESULT");
+  bool no_line =
+      s.n_children == 3 && !strcmp(s.children[2]->name, "div100_RESULT");
   s.release(&s);
   wudf_status st = wudf_job_run(job, null_sink, NULL, &err);
   wudf_job_free(job);

@@ -75,8 +75,8 @@ static int get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out) {
   }
   ptrs[0] = kids;
   for (uint32_t i = 0; i < n; i++) ptrs[i] = &kids[i];
-  *out = (struct ArrowSchema){"+s", "", NULL, 0, n, ptrs, NULL,
-                              release_schema, NULL};
+  *out = (struct ArrowSchema){"+s", "",   NULL,           0,   n,
+                              ptrs, NULL, release_schema, NULL};
   wudf_status st = schema_kids(cs, kids, n, &e);
   if (st == WUDF_OK) return 0;
   out->release(out);
@@ -123,9 +123,9 @@ static bool make_lines(batch_private *p) {
   const void **bufs = calloc(2, sizeof *bufs);
   if (!bufs) return false;
   bufs[1] = p->batch.lines;
-  p->lines = (struct ArrowArray){p->batch.nrows, 0,    0,    2,
-                                 0,              bufs, NULL, NULL,
-                                 release_lines,  p->batch.lines};
+  p->lines = (struct ArrowArray){
+      p->batch.nrows, 0, 0, 2, 0, bufs, NULL, NULL, release_lines,
+      p->batch.lines};
   p->batch.lines = NULL;
   return true;
 }
@@ -153,8 +153,7 @@ static wudf_status wrap_batch(csv_stream *cs, batch_private *p,
   for (uint32_t i = 0; i < p->batch.ncols; i++)
     p->kids[i] = &p->batch.columns[i];
   if (cs->line_column) p->kids[p->batch.ncols] = &p->lines;
-  *out = (struct ArrowArray){p->batch.nrows, 0,       0,    1,
-                             n,              bufs,    p->kids, NULL,
+  *out = (struct ArrowArray){p->batch.nrows, 0, 0, 1, n, bufs, p->kids, NULL,
                              release_batch,  p};
   return WUDF_OK;
 }
@@ -163,7 +162,8 @@ static wudf_status next_batch(csv_stream *cs, struct ArrowArray *out,
                               wudf_error *err) {
   batch_private *p = calloc(1, sizeof *p);
   if (!p) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a batch");
-  wudf_status st = wudf_csv_read_batch(cs->reader, cs->batch_rows, &p->batch, err);
+  wudf_status st =
+      wudf_csv_read_batch(cs->reader, cs->batch_rows, &p->batch, err);
   if (st == WUDF_OK && p->batch.nrows > 0) {
     p->budget = cs->budget;
     p->charged = batch_bytes(&p->batch, cs->line_column != NULL);
@@ -218,8 +218,7 @@ void wudf_csv_stream_error(struct ArrowArrayStream *s, wudf_error *err) {
 /* ---- Opening ------------------------------------------------------------ */
 
 static wudf_status open_reader(csv_stream *cs, const char *path, FILE *f,
-                               const char *name,
-                               const wudf_csv_read_options *o,
+                               const char *name, const wudf_csv_read_options *o,
                                wudf_error *err) {
   wudf_csv_options co;
   wudf_csv_options_init(&co);
@@ -234,8 +233,10 @@ static wudf_status open_reader(csv_stream *cs, const char *path, FILE *f,
       return wudf_fail(err, WUDF_ERR_IO, "cannot open '%s': %s", path,
                        strerror(errno));
     st = wudf_csv_open_file(in, name, &co, &cs->reader, err);
-    if (st == WUDF_OK) wudf_csv_reader_own_file(cs->reader, in);
-    else fclose(in);
+    if (st == WUDF_OK)
+      wudf_csv_reader_own_file(cs->reader, in);
+    else
+      fclose(in);
   } else {
     st = wudf_csv_open_file(f ? f : stdin, name ? name : "stdin", &co,
                             &cs->reader, err);

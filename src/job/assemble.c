@@ -83,7 +83,7 @@ void wudf_job_selection_set(struct ArrowArray *sel, int64_t i, bool value) {
   if (value)
     bits[i >> 3] |= (uint8_t)(1u << (i & 7));
   else
-    bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 bool wudf_job_selection_get(const struct ArrowArray *sel, int64_t i) {
@@ -233,7 +233,9 @@ static wudf_status output_shell(uint32_t n, int64_t rows,
   return WUDF_OK;
 }
 
-static void release_view(struct ArrowArray *a) { a->release = NULL; }
+static void release_view(struct ArrowArray *a) {
+  a->release = NULL;
+}
 
 /* Copies the kept rows of column `a` (schema `s`, rows [0, n)) to *out. */
 static wudf_status copy_column(const struct ArrowArray *a,

@@ -25,14 +25,15 @@ static wudf_status stream_failed(wudf_job *job, int rc, wudf_error *err) {
   const char *why = in->get_last_error ? in->get_last_error(in) : NULL;
   wudf_fail(err, WUDF_ERR_IO, "reading %s: %s", job->input_name,
             why ? why : strerror(rc));
-  if (job->o.input_name) wudf_error_set_name(err->input_name, job->o.input_name);
+  if (job->o.input_name)
+    wudf_error_set_name(err->input_name, job->o.input_name);
   return WUDF_ERR_IO;
 }
 
 static wudf_status check_batch(const wudf_job *job, const struct ArrowArray *a,
                                wudf_error *err) {
-  if (a->n_children != (int64_t)job->ncols || a->length < 0 ||
-      a->offset < 0 || (a->n_children > 0 && !a->children))
+  if (a->n_children != (int64_t)job->ncols || a->length < 0 || a->offset < 0 ||
+      (a->n_children > 0 && !a->children))
     return wudf_fail(err, WUDF_ERR_TYPE,
                      "a batch of %s has %lld columns, its schema %u",
                      job->input_name, (long long)a->n_children, job->ncols);
@@ -143,9 +144,9 @@ static wudf_status add_part(exec_ctx *x, struct ArrowArray *part, int64_t at,
 static wudf_status call(exec_ctx *x, int64_t lo, int64_t hi, wudf_error *e) {
   wudf_job *job = x->job;
   wudf_job_call_args a;
-  wudf_status st = wudf_job_args_bind(&job->args, &x->item->input,
-                                      &job->schema, lo + x->item->input.offset,
-                                      hi - lo, &a, e);
+  wudf_status st =
+      wudf_job_args_bind(&job->args, &x->item->input, &job->schema,
+                         lo + x->item->input.offset, hi - lo, &a, e);
   struct ArrowArray out;
   memset(&out, 0, sizeof out);
   int64_t selected = 0;
@@ -185,8 +186,7 @@ static wudf_status record_row_error(exec_ctx *x, int64_t r, wudf_status st,
   if (x->skip_rows) item->rows_kept--;
   if (item->nrow_errors >= x->job->max_row_errors) return WUDF_OK;
   if (!item->row_errors) {
-    item->row_errors =
-        calloc(x->job->max_row_errors, sizeof *item->row_errors);
+    item->row_errors = calloc(x->job->max_row_errors, sizeof *item->row_errors);
     if (!item->row_errors)
       return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }

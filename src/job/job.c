@@ -68,10 +68,9 @@ static wudf_status read_schema(wudf_job *job, wudf_error *err) {
   }
   if (!job->schema.format || strcmp(job->schema.format, "+s") != 0 ||
       job->schema.n_children < 0 || job->schema.n_children > UINT32_MAX)
-    return wudf_fail(err, WUDF_ERR_TYPE,
-                     "%s is not a stream of struct arrays (format '%s')",
-                     job->input_name,
-                     job->schema.format ? job->schema.format : "");
+    return wudf_fail(
+        err, WUDF_ERR_TYPE, "%s is not a stream of struct arrays (format '%s')",
+        job->input_name, job->schema.format ? job->schema.format : "");
   job->ncols = (uint32_t)job->schema.n_children;
   return WUDF_OK;
 }
@@ -252,7 +251,8 @@ void wudf_job_free(wudf_job *job) {
   wudf_job_stop(job);
   if (job->pending_out.release) job->pending_out.release(&job->pending_out);
   wudf_job_args_reset(&job->args);
-  if (job->result_schema.release) job->result_schema.release(&job->result_schema);
+  if (job->result_schema.release)
+    job->result_schema.release(&job->result_schema);
   if (job->schema.release) job->schema.release(&job->schema);
   if (job->input.release) job->input.release(&job->input);
   free(job->out_cols);

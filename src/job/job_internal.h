@@ -64,8 +64,8 @@ typedef struct wudf_job_call_args {
 wudf_status wudf_job_args_bind(const wudf_job_args *args,
                                const struct ArrowArray *input,
                                const struct ArrowSchema *input_schema,
-                               int64_t from, int64_t n,
-                               wudf_job_call_args *out, wudf_error *err);
+                               int64_t from, int64_t n, wudf_job_call_args *out,
+                               wudf_error *err);
 void wudf_job_call_args_reset(wudf_job_call_args *a);
 
 /* ---- Batches in flight -------------------------------------------------- */
@@ -73,10 +73,10 @@ void wudf_job_call_args_reset(wudf_job_call_args *a);
 /* One input batch, from the stream to the consumer. */
 typedef struct wudf_job_item {
   int64_t seq, first_row, nrows;
-  struct ArrowArray input;      /* owned: as read */
-  const int64_t *lines;         /* the line column's values, or NULL */
-  struct ArrowArray result;     /* MAP result; owned */
-  struct ArrowArray selection;  /* rows kept; owned; may be released */
+  struct ArrowArray input;     /* owned: as read */
+  const int64_t *lines;        /* the line column's values, or NULL */
+  struct ArrowArray result;    /* MAP result; owned */
+  struct ArrowArray selection; /* rows kept; owned; may be released */
   int64_t rows_kept;
   uint64_t charged; /* bytes charged to the job's budget */
   wudf_status status;
@@ -106,7 +106,7 @@ struct wudf_job {
   struct ArrowArrayStream input;
   struct ArrowSchema schema; /* the input's */
   uint32_t ncols;
-  int32_t line_col;  /* -1: none */
+  int32_t line_col;   /* -1: none */
   uint32_t *out_cols; /* input columns of the output */
   uint32_t nout;
   wudf_udf_sig sig;
@@ -140,8 +140,8 @@ struct wudf_job {
   void *worker_args;
   pthread_mutex_t lock;
   pthread_cond_t to_workers, to_consumer;
-  bool reading;      /* a worker is reading the input stream */
-  int64_t rows_read; /* rows of the batches read (by the one reader) */
+  bool reading;        /* a worker is reading the input stream */
+  int64_t rows_read;   /* rows of the batches read (by the one reader) */
   wudf_job_item *ring; /* `window` slots: seq at ring[seq % window] */
   uint32_t window;
   int64_t next_read, next_take;

@@ -21,7 +21,9 @@
 #include "job/job_internal.h"
 #include "runtime/rt.h"
 
-int wudf_job_timer_signal(void) { return WUDF_RT_TIMER_SIGNAL; }
+int wudf_job_timer_signal(void) {
+  return WUDF_RT_TIMER_SIGNAL;
+}
 
 double wudf_job_now(void) {
   struct timespec ts;
@@ -79,8 +81,8 @@ static wudf_status make_instances(wudf_job *job, uint32_t n, wudf_error *err) {
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) {
     job->cancel_slots[i] = job->user_cancel_slots[i] = -1;
-    wudf_status st = wudf_instance_new(job->o.module, &job->icfg,
-                                       &job->instances[i], err);
+    wudf_status st =
+        wudf_instance_new(job->o.module, &job->icfg, &job->instances[i], err);
     if (st != WUDF_OK) return st;
     job->cancel_slots[i] = wudf_cancel_attach(job->cancel, job->instances[i]);
     if (job->o.cancel)
@@ -95,7 +97,8 @@ static void free_instances(wudf_job *job) {
   for (uint32_t i = 0; job->instances && i < n; i++) {
     if (!job->instances[i]) continue;
     wudf_cancel_detach(job->cancel, job->cancel_slots[i]);
-    if (job->o.cancel) wudf_cancel_detach(job->o.cancel, job->user_cancel_slots[i]);
+    if (job->o.cancel)
+      wudf_cancel_detach(job->o.cancel, job->user_cancel_slots[i]);
     wudf_instance_free(job->instances[i]);
   }
   free(job->instances);
@@ -209,7 +212,8 @@ static wudf_status start_threads(wudf_job *job, worker_arg *args,
 
 wudf_status wudf_job_start(wudf_job *job, wudf_error *err) {
   job->t0 = wudf_job_now();
-  job->next_progress = job->t0 + (job->o.progress_ms ? job->o.progress_ms : 100) / 1000.0;
+  job->next_progress =
+      job->t0 + (job->o.progress_ms ? job->o.progress_ms : 100) / 1000.0;
   atomic_store(&job->state, JOB_RUNNING);
   job->nworkers = job->o.threads;
   job->window = 2 * job->nworkers + 2;
@@ -337,8 +341,8 @@ static void show_output(wudf_job *job, const wudf_job_item *item) {
   const wudf_job_options *o = &job->o;
   if (!item->guest_len || !o->guest_output) return;
   int64_t line = item->lines && item->nrows ? item->lines[0] : -1;
-  o->guest_output(o->guest_output_user, item->first_row, line,
-                  item->guest_text, item->guest_len, item->guest_truncated);
+  o->guest_output(o->guest_output_user, item->first_row, line, item->guest_text,
+                  item->guest_len, item->guest_truncated);
 }
 
 static void keep_row_errors(wudf_job *job, const wudf_job_item *item) {

@@ -9,8 +9,7 @@
 
 /* Hands one run batch to the sink. */
 static wudf_status hand_on(wudf_job *job, wudf_job_item *item,
-                           wudf_job_sink_fn sink, void *user,
-                           wudf_error *err) {
+                           wudf_job_sink_fn sink, void *user, wudf_error *err) {
   struct ArrowArray limited;
   const struct ArrowArray *sel;
   int64_t kept;
@@ -55,8 +54,7 @@ static bool next_batch(wudf_job *job, wudf_job_sink_fn sink, void *user,
 
 wudf_status wudf_job_run(wudf_job *job, wudf_job_sink_fn sink, void *user,
                          wudf_error *err) {
-  if (!job || !sink)
-    return wudf_fail(err, WUDF_ERR_ARG, "job or sink is NULL");
+  if (!job || !sink) return wudf_fail(err, WUDF_ERR_ARG, "job or sink is NULL");
   int expected = JOB_NEW;
   if (!atomic_compare_exchange_strong(&job->state, &expected, JOB_RUNNING))
     return wudf_fail(err, WUDF_ERR_ARG, "a job runs once");

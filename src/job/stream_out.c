@@ -62,7 +62,8 @@ static wudf_status pull(wudf_job *job, struct ArrowArray *out, bool *end,
     const struct ArrowArray *sel;
     int64_t kept;
     st = wudf_job_kept(job, item, &limited, &sel, &kept, err);
-    if (st == WUDF_OK) st = wudf_job_output_array(job, item, sel, kept, out, err);
+    if (st == WUDF_OK)
+      st = wudf_job_output_array(job, item, sel, kept, out, err);
     if (limited.release) limited.release(&limited);
   }
   wudf_job_release(job, item);
