@@ -24,7 +24,9 @@
   "[--threads N]\n"                                                         \
   "                [--memory-limit MiB] [--timeout SECONDS] "               \
   "[--batch-rows N] [--delimiter C]\n"                                      \
-  "                [--sample-rows N] [--cache-dir DIR] [--no-progress]\n"   \
+  "                [--sample-rows N] [--on-error fail|null|skip] "          \
+  "[--cache-dir DIR]\n"                                                     \
+  "                [--no-progress]\n"                                       \
   "      TYPE: int, bigint, float, double, boolean, string. The limits "    \
   "apply to each batch."
 
@@ -32,6 +34,7 @@ typedef struct run_args {
   const char *data, *udf, *function, *columns, *map, *name, *output;
   const char *format, *cache_dir;
   bool filter, no_progress;
+  wudf_on_error on_error;
   long long limit, threads, memory_mib, batch_rows, sample_rows;
   double timeout_s;
   char delimiter;
@@ -115,6 +118,10 @@ static int parse_opt(int opt, const char *v, run_args *a) {
     case 'P':
       a->no_progress = true;
       return 0;
+    case 'E':
+      if (!wudf_on_error_parse(v, &a->on_error))
+        return bad_value("--on-error (fail, null or skip)", v);
+      return 0;
     case 'D':
       if (strlen(v) != 1) return bad_value("--delimiter", v);
       a->delimiter = v[0];
@@ -143,6 +150,7 @@ static const struct option run_options[] = {
     {"sample-rows", required_argument, NULL, 's'},
     {"cache-dir", required_argument, NULL, 'C'},
     {"no-progress", no_argument, NULL, 'P'},
+    {"on-error", required_argument, NULL, 'E'},
     {NULL, 0, NULL, 0},
 };
 
@@ -340,6 +348,7 @@ static void fill_options(const run_args *a, const column_list *cols,
   o->limit = a->limit;
   o->threads = a->threads > 0 ? (uint32_t)a->threads : 0;
   o->batch_rows = a->batch_rows > 0 ? a->batch_rows : 0;
+  o->on_error = a->on_error;
 }
 
 static int execute(const run_args *a, const column_list *cols, wudf_type result,
@@ -365,10 +374,15 @@ static int execute(const run_args *a, const column_list *cols, wudf_type result,
   sa.sa_flags = (int)SA_RESETHAND;
   sigaction(SIGINT, &sa, &old);
   wudf_error err = {0};
-  wudf_status st = wudf_run(&o, NULL, &err);
+  wudf_run_stats stats;
+  wudf_status st = wudf_run(&o, &stats, &err);
   sigaction(SIGINT, &old, NULL);
   fflush(stdout);
   if (st) wudf_cli_error("%s", err.message);
+  if (!st && stats.row_errors)
+    fprintf(stderr, "wudf: %lld row%s failed (--on-error %s)\n",
+            (long long)stats.row_errors, stats.row_errors == 1 ? "" : "s",
+            wudf_on_error_str(a->on_error));
   wudf_module_free(m);
   return st ? 1 : 0;
 }

@@ -7,9 +7,9 @@
  * input column plus the result; FILTER: the rows the UDF selected) as CSV,
  * JSON lines or a text table, in input order:
  *
- *     reader thread ──▶ bounded queue ──▶ N worker threads ──▶ ordered writer
- *     (CSV batches)                       (one wudf_instance     (the calling
- *                                          each)                  thread)
+ *     CSV stream ──▶ job (wudf_job.h) ──▶ sink: ordered writer
+ *     (wudf_csv_stream_open)  N workers,      (the calling thread)
+ *                             one wudf_instance each
  *
  * Memory stays bounded whatever the size of the file: at most
  * 2 * threads + 2 batches are in flight (read, being run, or waiting to be
@@ -45,6 +45,7 @@
 #include <stdio.h>
 
 #include "wudf.h"
+#include "wudf_job.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,7 +75,7 @@ typedef struct wudf_run_progress {
 /* Called by the thread that called wudf_run(), every `progress_ms` while
  * the run goes on and once more at the end (done set). Returning false
  * cancels the run: running calls are interrupted, the run fails with
- * WUDF_TRAP_INTERRUPTED ("cancelled") and an output file is not created. */
+ * WUDF_ERR_CANCELLED and an output file is not created. */
 typedef bool (*wudf_run_progress_fn)(void *user, const wudf_run_progress *p);
 
 /* What the UDF wrote to stdout/stderr while running the batch whose first
@@ -120,6 +121,9 @@ typedef struct wudf_run_options {
   int64_t batch_rows; /* rows per batch (one sandbox call); 0: 8192 */
   /* Limits of each worker's instance; NULL: the engine's defaults. */
   const wudf_instance_config *instance_config;
+  /* What a row whose call traps (or whose value does not fit its
+   * parameter) does: fail the run (default), NULL result, or dropped. */
+  wudf_on_error on_error;
 
   wudf_run_progress_fn progress; /* may be NULL */
   void *progress_user;
@@ -139,13 +143,16 @@ typedef struct wudf_run_stats {
   uint32_t threads;     /* worker threads used */
   double seconds;       /* wall-clock time of the run */
   /* On failure: the CSV line (1-based) of the row that failed (a trap, a
-   * value out of range), of a malformed record, or -1. */
+   * value out of range), of a malformed record, or -1 (err->input_line). */
   int64_t error_line;
+  /* Rows that failed under on_error null or skip. */
+  int64_t row_errors;
 } wudf_run_stats;
 
 /* Runs the job described by `options`. `stats` may be NULL. With several
- * workers, the error returned is the first in input order. err->row is -1:
- * the CSV line is in the message and in stats->error_line.
+ * workers, the error returned is the first in input order. Its location
+ * fields are filled: err->input_line (also in stats->error_line),
+ * input_row, input_name, udf.
  * Errors (the message names the problem and where):
  *   WUDF_ERR_ARG        options incomplete or out of range
  *   WUDF_ERR_IO         the input or output cannot be read or written
@@ -159,7 +166,7 @@ typedef struct wudf_run_stats {
  *                       value does not fit a narrowed parameter
  *   WUDF_TRAP_*         the UDF trapped: the message names the function,
  *                       the trap and the CSV line of the row
- *   WUDF_TRAP_INTERRUPTED  cancelled by the progress callback
+ *   WUDF_ERR_CANCELLED  cancelled by the progress callback
  * Thread-safe: runs on different options may go on at once. */
 WUDF_API wudf_status wudf_run(const wudf_run_options *options,
                               wudf_run_stats *stats, wudf_error *err);

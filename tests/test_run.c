@@ -618,6 +618,9 @@ TEST(run_trap_names_function_kind_and_line) {
     CHECK_CONTAINS(err.message, "integer divide by zero");
     CHECK_CONTAINS(err.message, "line 3217 of ");
     CHECK_EQ_INT(stats.error_line, 3217);
+    CHECK_EQ_INT(err.input_line, 3217);
+    CHECK_EQ_INT(err.input_row, 3215);
+    CHECK_CONTAINS(err.udf, "div100");
   }
 }
 
@@ -641,6 +644,7 @@ TEST(run_malformed_csv_names_line) {
   CHECK_STATUS(st, WUDF_ERR_MALFORMED, &err);
   CHECK_CONTAINS(err.message, "line 15001");
   CHECK_EQ_INT(stats.error_line, 15001);
+  CHECK_EQ_INT(err.input_line, 15001);
 }
 
 TEST(run_narrowing_out_of_range_names_line) {
@@ -656,8 +660,12 @@ TEST(run_narrowing_out_of_range_names_line) {
   wudf_run_stats stats;
   free(run_to_text(&o, path, "wide-out.csv", &st, &err, &stats));
   CHECK_STATUS(st, WUDF_ERR_TYPE, &err);
-  CHECK_CONTAINS(err.message, "3000000000 on line 4");
+  CHECK_CONTAINS(err.message, "value 3000000000 does not fit parameter 1");
+  CHECK_CONTAINS(err.message, "on line 4 of ");
   CHECK_EQ_INT(stats.error_line, 4);
+  CHECK_EQ_INT(err.input_line, 4);
+  CHECK_EQ_INT(err.input_row, 2);
+  CHECK_CONTAINS(err.column_name, "v");
   /* In range, the same int64 column is narrowed and runs. */
   CHECK(write_text(path, "v\n1\n-2147483648\n2147483647\n4000000000000\n"));
   free(run_to_text(&o, path, "wide-out.csv", &st, &err, &stats));
@@ -746,7 +754,7 @@ TEST(run_cancel_and_timeout) {
   o.progress_user = &calls;
   o.progress_ms = 20;
   wudf_error err = {0};
-  CHECK_STATUS(wudf_run(&o, NULL, &err), WUDF_TRAP_INTERRUPTED, &err);
+  CHECK_STATUS(wudf_run(&o, NULL, &err), WUDF_ERR_CANCELLED, &err);
   CHECK_CONTAINS(err.message, "cancelled");
   CHECK(calls >= 2);
   CHECK(access(out, F_OK) != 0);

@@ -3,11 +3,14 @@
 #include "common/cancel.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "runtime/rt.h"
+#include "runtime/rt_internal.h"
 
 struct wudf_cancel {
   atomic_int set;
@@ -32,6 +35,17 @@ void wudf_cancel_free(wudf_cancel *cancel) {
 
 void wudf_cancel_trigger(wudf_cancel *c) {
   if (!c) return;
+  /* Called from a signal handler on the thread running an attached call,
+   * the interrupt's signal would end that call by jumping out of the
+   * handler: before `triggering` is taken back (a detach would then wait
+   * forever) and before the rest of the host's handler ran (with its
+   * signal left blocked). So the signal is held: until the walk is over,
+   * or, inside a guarded call, until the handler returns (the kernel then
+   * restores the call's mask and the signal ends the call there). */
+  sigset_t timer, old;
+  sigemptyset(&timer);
+  sigaddset(&timer, WUDF_RT_TIMER_SIGNAL);
+  pthread_sigmask(SIG_BLOCK, &timer, &old);
   atomic_fetch_add(&c->triggering, 1);
   atomic_store(&c->set, 1);
   for (int i = 0; i < WUDF_CANCEL_SLOTS; i++) {
@@ -39,6 +53,8 @@ void wudf_cancel_trigger(wudf_cancel *c) {
     if (inst) wudf_instance_interrupt(inst);
   }
   atomic_fetch_sub(&c->triggering, 1);
+  wudf_rt_thread *t = wudf_rt_thread_self();
+  if (!t || !t->active) pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 bool wudf_cancel_is_set(const wudf_cancel *c) {

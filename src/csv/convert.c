@@ -153,16 +153,19 @@ static wudf_status type_error(const wudf_csv_convert_ctx *ctx, uint32_t c,
     snprintf(why, sizeof why, "inferred from the first %lld rows",
              (long long)ctx->sampled);
   const char *a = t == WUDF_TYPE_INT32 || t == WUDF_TYPE_INT64 ? "an" : "a";
-  return wudf_fail(err, WUDF_ERR_TYPE,
-                   "%s: line %lld, column '%s': '%s' is not %s %s (%s)",
-                   ctx->file, (long long)line, ctx->names[c], text, a,
-                   wudf_type_str(t), why);
+  wudf_fail(err, WUDF_ERR_TYPE,
+            "%s: line %lld, column '%s': '%s' is not %s %s (%s)", ctx->file,
+            (long long)line, ctx->names[c], text, a, wudf_type_str(t), why);
+  wudf_csv_locate(err, ctx->file, line);
+  return WUDF_ERR_TYPE;
 }
 
 static wudf_status nomem_error(const wudf_csv_convert_ctx *ctx, int64_t line,
                                wudf_error *err) {
-  return wudf_fail(err, WUDF_ERR_NOMEM, "%s: line %lld: out of memory",
-                   ctx->file, (long long)line);
+  wudf_fail(err, WUDF_ERR_NOMEM, "%s: line %lld: out of memory", ctx->file,
+            (long long)line);
+  wudf_csv_locate(err, ctx->file, line);
+  return WUDF_ERR_NOMEM;
 }
 
 /* ---- Per-type column loops ---------------------------------------------- */

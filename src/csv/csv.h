@@ -107,6 +107,9 @@ wudf_status wudf_csv_open_file(FILE *f, const char *name,
                                const wudf_csv_options *opts,
                                wudf_csv_reader **out, wudf_error *err);
 
+/* Makes the reader close `f` (the FILE* it reads) when freed. */
+void wudf_csv_reader_own_file(wudf_csv_reader *r, FILE *f);
+
 /* The header names and column types. Borrowed from the reader. */
 const wudf_csv_schema *wudf_csv_reader_schema(const wudf_csv_reader *r);
 
@@ -180,6 +183,12 @@ int64_t wudf_csv_writer_rows(const wudf_csv_writer *w);
 
 /* Accepts NULL. Does not flush: call wudf_csv_writer_finish() first. */
 void wudf_csv_writer_free(wudf_csv_writer *w);
+
+/* ---- Streams (stream.c) ------------------------------------------------- */
+
+/* Whether `stream` is one of wudf_csv_stream_open() (include/wudf_job.h),
+ * whose errors wudf_csv_stream_error() gives with their fields. */
+bool wudf_csv_stream_is(const struct ArrowArrayStream *stream);
 
 /* ---- Number text -------------------------------------------------------- */
 

@@ -186,6 +186,12 @@ wudf_status wudf_csv_builder_finish(wudf_csv_builder *b, char *const *names,
  * sequences are not split. */
 void wudf_csv_quote_value(const uint8_t *s, size_t n, size_t max, char *buf);
 
+/* ---- Errors (reader.c) --------------------------------------------------- */
+
+/* Sets the location fields of an error the reader has just filled: the
+ * input's name and the 1-based line (the message already names both). */
+void wudf_csv_locate(wudf_error *err, const char *name, int64_t line);
+
 /* ---- Float digits (format.c) -------------------------------------------- */
 
 /* Writes the decimal digits of v (> 0 in magnitude) without leading zeros;

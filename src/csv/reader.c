@@ -87,6 +87,12 @@ static wudf_status chunk_reserve(wudf_csv_reader *r, int64_t rows,
   return WUDF_OK;
 }
 
+void wudf_csv_locate(wudf_error *err, const char *name, int64_t line) {
+  if (!err) return;
+  wudf_error_set_name(err->input_name, name);
+  err->input_line = err->input_line_end = line;
+}
+
 static void set_pending(wudf_csv_reader *r, wudf_status st) {
   r->pending = st;
 }
@@ -96,6 +102,7 @@ static void field_count_error(wudf_csv_reader *r, const wudf_csv_record *rec) {
             "%s: line %lld: %u field%s, the header has %u", r->name,
             (long long)rec->line, rec->nfields, rec->nfields == 1 ? "" : "s",
             r->schema.ncols);
+  wudf_csv_locate(&r->pending_err, r->name, rec->line);
   set_pending(r, WUDF_ERR_MALFORMED);
 }
 
@@ -126,6 +133,7 @@ static void scan_error(wudf_csv_reader *r, const wudf_csv_record *rec) {
               "%s: line %lld, %s: %s after a closing quote (expected the "
               "delimiter or a line end)",
               r->name, (long long)rec->error_line, col, what);
+  wudf_csv_locate(&r->pending_err, r->name, rec->error_line);
   set_pending(r, WUDF_ERR_MALFORMED);
 }
 
@@ -141,6 +149,7 @@ static void check_utf8(wudf_csv_reader *r) {
       wudf_fail(&r->pending_err, WUDF_ERR_MALFORMED,
                 "%s: line %lld, column '%s': invalid UTF-8", r->name,
                 (long long)r->lines[i], r->schema.names[c]);
+      wudf_csv_locate(&r->pending_err, r->name, r->lines[i]);
       set_pending(r, WUDF_ERR_MALFORMED);
       r->chunk_rows = i;
       return;
@@ -245,6 +254,7 @@ static wudf_status read_header(wudf_csv_reader *r, wudf_error *err) {
                    "%s: line %lld, column %u: the header name is not valid "
                    "UTF-8",
                    r->name, (long long)rec.line, i + 1);
+    wudf_csv_locate(err, r->name, rec.line);
     goto done;
   }
   r->schema.names = calloc(n, sizeof *r->schema.names);
@@ -367,6 +377,10 @@ wudf_status wudf_csv_open(const char *path, const wudf_csv_options *opts,
   }
   (*out)->owned = f;
   return WUDF_OK;
+}
+
+void wudf_csv_reader_own_file(wudf_csv_reader *r, FILE *f) {
+  if (r) r->owned = f;
 }
 
 const wudf_csv_schema *wudf_csv_reader_schema(const wudf_csv_reader *r) {

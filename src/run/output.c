@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch/batch_internal.h"
 #include "common/error.h"
 #include "run/run_internal.h"
 
@@ -106,28 +105,4 @@ void wudf_run_sink_abort(wudf_run_sink *s) {
   if (s->tmp_path) unlink(s->tmp_path);
   free(s->tmp_path);
   memset(s, 0, sizeof *s);
-}
-
-static bool selected(const struct ArrowArray *sel, int64_t i) {
-  if (!sel) return true;
-  const uint8_t *bits = sel->buffers[1];
-  const uint8_t *valid = sel->buffers[0];
-  int64_t j = sel->offset + i;
-  if (valid && !((valid[j >> 3] >> (j & 7)) & 1)) return false;
-  return (bits[j >> 3] >> (j & 7)) & 1;
-}
-
-wudf_status wudf_run_limit_selection(const struct ArrowArray *sel,
-                                     int64_t nrows, int64_t keep,
-                                     struct ArrowArray *out, wudf_error *err) {
-  wudf_status st = wudf_arrow_new_fixed(WUDF_TYPE_BOOL, nrows, false, out, err);
-  if (st != WUDF_OK) return st;
-  uint8_t *bits = (uint8_t *)out->buffers[1];
-  for (int64_t i = 0; i < nrows && keep > 0; i++)
-    if (selected(sel, i)) {
-      bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-      keep--;
-    }
-  out->null_count = 0;
-  return WUDF_OK;
 }

@@ -1,7 +1,6 @@
-/* Small pieces of the run API: option defaults, type names, the clock. */
+/* Small pieces of the run API: option defaults, type names. */
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "run/run_internal.h"
 
@@ -35,10 +34,4 @@ bool wudf_run_type_parse(const char *name, wudf_type *out) {
       return true;
     }
   return false;
-}
-
-double wudf_run_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

@@ -149,6 +149,21 @@ expect_error trap_line "inverse: integer divide by zero on line 13 of" run --dat
   --udf "$acc/inverse.c" --function inverse --columns balance --map int
 check trap_kind contains "$tmp/err" "integer divide by zero"
 
+# --on-error: the trapping row gets NULL (null) or is dropped (skip).
+"$wudf" run --data "$data" --udf "$acc/inverse.c" --function inverse \
+  --columns balance --map int --on-error null >"$tmp/null.csv" 2>"$tmp/err"
+check on_error_null_row contains "$tmp/null.csv" \
+  "12,Roosevelt,Petru,rpetrub@merriam-webster.com,59443,0.89,"
+check on_error_null_count contains "$tmp/err" "1 row failed (--on-error null)"
+"$wudf" run --data "$data" --udf "$acc/inverse.c" --function inverse \
+  --columns balance --map int --on-error skip >"$tmp/skip.csv" 2>"$tmp/err"
+check on_error_skip_rows test "$(wc -l <"$tmp/skip.csv")" = \
+  "$(($(wc -l <"$data") - 1))"
+"$wudf" run --data "$data" --udf "$acc/inverse.c" --function inverse \
+  --columns balance --map int --on-error ignore >"$tmp/out" 2>"$tmp/err"
+check on_error_bad_is_usage test $? -eq 2
+check on_error_bad_named contains "$tmp/err" "--on-error (fail, null or skip)"
+
 printf 'x,y\n1,2\n3,4,5\n' >"$tmp/bad.csv"
 printf 'int id(int x) { return x; }\n' >"$tmp/id.c"
 expect_error malformed_csv "line 3" run --data "$tmp/bad.csv" \
