@@ -44,7 +44,7 @@ void wudf_cancel_trigger(wudf_cancel *c) {
    * restores the call's mask and the signal ends the call there). */
   sigset_t timer, old;
   sigemptyset(&timer);
-  sigaddset(&timer, WUDF_RT_TIMER_SIGNAL);
+  sigaddset(&timer, wudf_rt_timer_signal());
   pthread_sigmask(SIG_BLOCK, &timer, &old);
   atomic_fetch_add(&c->triggering, 1);
   atomic_store(&c->set, 1);

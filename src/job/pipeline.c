@@ -22,7 +22,7 @@
 #include "runtime/rt.h"
 
 int wudf_job_timer_signal(void) {
-  return WUDF_RT_TIMER_SIGNAL;
+  return wudf_rt_timer_signal();
 }
 
 double wudf_job_now(void) {

@@ -76,7 +76,6 @@ __attribute__((noreturn)) void wudf_rt_thread_jump(wudf_rt_thread *t,
                                                    wudf_status status,
                                                    bool from_signal,
                                                    void *uctx);
-                                                   void *uctx);
 /* Records the native address the running call traps at (async-signal-safe;
  * ignored outside a call). */
 void wudf_rt_note_trap_pc(const void *pc);
