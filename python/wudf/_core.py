@@ -5,6 +5,7 @@ and read in place; nothing goes through Python lists.
 """
 import builtins
 import hashlib
+import inspect
 import os
 import sys
 import threading
@@ -465,6 +466,10 @@ class UDF:
         SELECT name(balance, rate) FROM t."""
         def call(*args):
             return self._run(args, False)
+        # DuckDB counts the function's parameters.
+        call.__signature__ = inspect.Signature([
+            inspect.Parameter("arg%d" % i, inspect.Parameter.POSITIONAL_ONLY)
+            for i in range(len(self.params))])
         kw = {"type": "arrow"}
         if self.sees_nulls:
             kw["null_handling"] = "special"
