@@ -97,7 +97,12 @@ static int set_attr_i64(PyObject *o, const char *name, int64_t v) {
 static PyObject *raise_error_as(PyObject *cls, const wudf_error *err,
                                 const char *udf) {
   const char *msg = err->message[0] ? err->message : wudf_status_str(err->status);
-  PyObject *exc = PyObject_CallFunction(cls, "s", msg);
+  /* Messages quote names from modules: bytes that may not be UTF-8. */
+  PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg),
+                                        "replace");
+  if (!text) return NULL;
+  PyObject *exc = PyObject_CallOneArg(cls, text);
+  Py_DECREF(text);
   if (!exc) return NULL;
   PyObject *status = PyLong_FromLong((long)err->status);
   int bad = !status || PyObject_SetAttrString(exc, "status", status) < 0;
@@ -856,9 +861,11 @@ static PyObject *diagnostics_list(const wudf_compile_result *r) {
     }
     char text[4096];
     wudf_diagnostic_format(&d, text, sizeof text);
-    PyObject *t = Py_BuildValue("(sIIss)", wudf_severity_str(d.severity),
-                                d.line, d.column, d.message ? d.message : "",
-                                text);
+    const char *dm = d.message ? d.message : "";
+    PyObject *t = Py_BuildValue(
+        "(sIINN)", wudf_severity_str(d.severity), d.line, d.column,
+        PyUnicode_DecodeUTF8(dm, (Py_ssize_t)strlen(dm), "replace"),
+        PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace"));
     if (!t) {
       Py_DECREF(list);
       return NULL;

@@ -234,7 +234,11 @@ def _to_arrow(x, i):
         pd = sys.modules.get("pandas")
         if pd is not None and isinstance(x, pd.Series):
             name = x.name if isinstance(x.name, str) else None
-            return pa.Array.from_pandas(x), name
+            arr = pa.Array.from_pandas(x)
+            if isinstance(arr, pa.ChunkedArray):  # pyarrow-backed dtypes
+                arr = (arr.chunk(0) if arr.num_chunks == 1
+                       else arr.combine_chunks())
+            return arr, name
         pl = sys.modules.get("polars")
         if pl is not None and isinstance(x, pl.Series):
             return x.to_arrow(), x.name or None
