@@ -60,22 +60,22 @@ static wudf_state *state_of_type(PyTypeObject *t) {
  * traps, type refusals, the rest. */
 static PyObject *error_class(wudf_state *st, wudf_status s) {
   switch (s) {
-  case WUDF_TRAP_TIMEOUT:
-  case WUDF_TRAP_MEMORY_LIMIT:
-  case WUDF_ERR_LIMIT:
-  case WUDF_ERR_HOST_MEMORY:
-    return st->LimitError;
-  case WUDF_ERR_TYPE:
-    return st->TypeError;
-  default:
-    return wudf_status_is_trap(s) ? st->TrapError : st->Error;
+    case WUDF_TRAP_TIMEOUT:
+    case WUDF_TRAP_MEMORY_LIMIT:
+    case WUDF_ERR_LIMIT:
+    case WUDF_ERR_HOST_MEMORY:
+      return st->LimitError;
+    case WUDF_ERR_TYPE:
+      return st->TypeError;
+    default:
+      return wudf_status_is_trap(s) ? st->TrapError : st->Error;
   }
 }
 
 static int set_attr_str(PyObject *o, const char *name, const char *v) {
-  PyObject *s = v && *v ? PyUnicode_DecodeUTF8(v, (Py_ssize_t)strlen(v),
-                                               "replace")
-                        : Py_NewRef(Py_None);
+  PyObject *s = v && *v
+                    ? PyUnicode_DecodeUTF8(v, (Py_ssize_t)strlen(v), "replace")
+                    : Py_NewRef(Py_None);
   if (!s) return -1;
   int rc = PyObject_SetAttrString(o, name, s);
   Py_DECREF(s);
@@ -96,10 +96,11 @@ static int set_attr_i64(PyObject *o, const char *name, int64_t v) {
  * column_name, detail, message. Returns NULL. */
 static PyObject *raise_error_as(PyObject *cls, const wudf_error *err,
                                 const char *udf) {
-  const char *msg = err->message[0] ? err->message : wudf_status_str(err->status);
+  const char *msg =
+      err->message[0] ? err->message : wudf_status_str(err->status);
   /* Messages quote names from modules: bytes that may not be UTF-8. */
-  PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg),
-                                        "replace");
+  PyObject *text =
+      PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
   if (!text) return NULL;
   PyObject *exc = PyObject_CallOneArg(cls, text);
   Py_DECREF(text);
@@ -110,8 +111,7 @@ static PyObject *raise_error_as(PyObject *cls, const wudf_error *err,
   bad = bad || set_attr_str(exc, "kind", wudf_status_name(err->status)) < 0;
   bad = bad || set_attr_str(exc, "message", msg) < 0;
   bad = bad || set_attr_str(exc, "detail", err->detail) < 0;
-  bad = bad || set_attr_str(exc, "function",
-                            err->udf[0] ? err->udf : udf) < 0;
+  bad = bad || set_attr_str(exc, "function", err->udf[0] ? err->udf : udf) < 0;
   bad = bad || set_attr_str(exc, "wasm_function", err->wasm_function) < 0;
   bad = bad || set_attr_i64(exc, "row", err->row) < 0;
   bad = bad || set_attr_i64(exc, "first_row", err->first_row) < 0;
@@ -180,14 +180,18 @@ static void free_array_struct(struct ArrowArray *a) {
 
 static void schema_capsule_destructor(PyObject *cap) {
   struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
-  if (s) free_schema_struct(s);
-  else PyErr_Clear();
+  if (s)
+    free_schema_struct(s);
+  else
+    PyErr_Clear();
 }
 
 static void array_capsule_destructor(PyObject *cap) {
   struct ArrowArray *a = PyCapsule_GetPointer(cap, "arrow_array");
-  if (a) free_array_struct(a);
-  else PyErr_Clear();
+  if (a)
+    free_array_struct(a);
+  else
+    PyErr_Clear();
 }
 
 /* Capsules owning *s and *a (heap structs); on failure both are freed. */
@@ -211,7 +215,9 @@ static PyObject *result_capsules(struct ArrowSchema *s, struct ArrowArray *a) {
 }
 
 /* The schema of a selection: boolean, no NULLs, static strings. */
-static void release_bool_schema(struct ArrowSchema *s) { s->release = NULL; }
+static void release_bool_schema(struct ArrowSchema *s) {
+  s->release = NULL;
+}
 
 static void bool_schema(struct ArrowSchema *s) {
   memset(s, 0, sizeof *s);
@@ -225,15 +231,14 @@ static void bool_schema(struct ArrowSchema *s) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  PyObject_HEAD
-  wudf_engine *engine;
+  PyObject_HEAD wudf_engine *engine;
 } EngineObject;
 
 static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"cache_dir", "cc", "wasm2c", NULL};
   PyObject *cache = Py_None, *cc = Py_None, *w2c = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO:Engine", kwlist, &cache,
-                                   &cc, &w2c))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO:Engine", kwlist, &cache, &cc,
+                                   &w2c))
     return -1;
   if (self->engine) {
     PyErr_SetString(PyExc_RuntimeError, "Engine already initialised");
@@ -249,10 +254,8 @@ static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw) {
   wudf_error err;
   wudf_error_init(&err);
   wudf_status s;
-  Py_BEGIN_ALLOW_THREADS
-  s = wudf_engine_new(&cfg, &self->engine, &err);
-  Py_END_ALLOW_THREADS
-  if (s != WUDF_OK) {
+  Py_BEGIN_ALLOW_THREADS s = wudf_engine_new(&cfg, &self->engine, &err);
+  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
     self->engine = NULL;
     raise_error(state_of_type(Py_TYPE(self)), &err, NULL);
     goto done;
@@ -285,8 +288,7 @@ static PyObject *Engine_cache_dir(EngineObject *self, void *closure) {
 }
 
 typedef struct {
-  PyObject_HEAD
-  PyObject *engine; /* EngineObject: outlives the module */
+  PyObject_HEAD PyObject *engine; /* EngineObject: outlives the module */
   wudf_module *module;
   PyObject *wasm; /* bytes */
   PyObject *name; /* str or None */
@@ -315,13 +317,12 @@ static int parse_signatures(wudf_state *st, PyObject *seq, wudf_udf_sig **out,
   for (Py_ssize_t i = 0; i < count; i++) {
     PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
     Py_ssize_t len;
-    const char *text = PyUnicode_Check(item)
-                           ? PyUnicode_AsUTF8AndSize(item, &len)
-                           : NULL;
+    const char *text =
+        PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
     if (!text) {
       if (!PyErr_Occurred())
-        PyErr_Format(PyExc_TypeError, "signature %zd is %.100s, not str",
-                     i + 1, Py_TYPE(item)->tp_name);
+        PyErr_Format(PyExc_TypeError, "signature %zd is %.100s, not str", i + 1,
+                     Py_TYPE(item)->tp_name);
       goto fail;
     }
     wudf_error err;
@@ -341,14 +342,13 @@ fail:
   return -1;
 }
 
-static PyObject *Engine_load(EngineObject *self, PyObject *args,
-                             PyObject *kw) {
+static PyObject *Engine_load(EngineObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"data", "name", "signatures", NULL};
   Py_buffer buf;
   PyObject *name = Py_None, *sigs_obj = Py_None;
   if (check_engine(self) < 0) return NULL;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|OO:load", kwlist, &buf,
-                                   &name, &sigs_obj))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|OO:load", kwlist, &buf, &name,
+                                   &sigs_obj))
     return NULL;
   wudf_state *st = state_of_type(Py_TYPE(self));
   PyObject *wasm = NULL, *result = NULL;
@@ -369,10 +369,9 @@ static PyObject *Engine_load(EngineObject *self, PyObject *args,
   wudf_status s;
   const char *bytes = PyBytes_AS_STRING(wasm);
   size_t len = (size_t)PyBytes_GET_SIZE(wasm);
-  Py_BEGIN_ALLOW_THREADS
-  s = wudf_module_load_ex(self->engine, bytes, len, &o, &m, &err);
-  Py_END_ALLOW_THREADS
-  if (s != WUDF_OK) {
+  Py_BEGIN_ALLOW_THREADS s =
+      wudf_module_load_ex(self->engine, bytes, len, &o, &m, &err);
+  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
     raise_error(st, &err, NULL);
     goto done;
   }
@@ -458,8 +457,10 @@ static PyObject *Module_udfs(ModuleObject *self, PyObject *unused) {
   for (uint32_t i = 0; i < n; i++) {
     wudf_udf_sig sig;
     PyObject *t = NULL;
-    if (wudf_module_udf(self->module, i, &sig) == WUDF_OK) t = sig_tuple(&sig);
-    else PyErr_SetString(PyExc_RuntimeError, "cannot read a UDF signature");
+    if (wudf_module_udf(self->module, i, &sig) == WUDF_OK)
+      t = sig_tuple(&sig);
+    else
+      PyErr_SetString(PyExc_RuntimeError, "cannot read a UDF signature");
     if (!t) {
       Py_DECREF(list);
       return NULL;
@@ -504,17 +505,16 @@ static PyType_Slot Module_slots[] = {
     {Py_tp_getset, Module_getset},
     {0, NULL}};
 
-static PyType_Spec Module_spec = {"wudf._wudf.Module", sizeof(ModuleObject), 0,
-                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-                                  Module_slots};
+static PyType_Spec Module_spec = {
+    "wudf._wudf.Module", sizeof(ModuleObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, Module_slots};
 
 /* ------------------------------------------------------------------------ */
 /* Function: one UDF with limits and a pool of instances                    */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  PyObject_HEAD
-  PyObject *module; /* ModuleObject */
+  PyObject_HEAD PyObject *module; /* ModuleObject */
   char udf[WUDF_MAX_UDF_NAME];
   wudf_udf_sig sig;
   wudf_instance_config config;
@@ -602,10 +602,8 @@ static wudf_instance *pool_take(FunctionObject *self) {
   wudf_error_init(&err);
   wudf_status s;
   wudf_module *m = function_module(self);
-  Py_BEGIN_ALLOW_THREADS
-  s = wudf_instance_new(m, &self->config, &inst, &err);
-  Py_END_ALLOW_THREADS
-  if (s != WUDF_OK) {
+  Py_BEGIN_ALLOW_THREADS s = wudf_instance_new(m, &self->config, &inst, &err);
+  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
     raise_error(state_of_type(Py_TYPE(self)), &err, self->udf);
     return NULL;
   }
@@ -667,8 +665,8 @@ static int columns_get(FunctionObject *self, PyObject *schemas_obj,
   if (n != (Py_ssize_t)self->sig.nparams) {
     char text[1024], msg[1200];
     wudf_udf_sig_format(&self->sig, text, sizeof text);
-    snprintf(msg, sizeof msg, "%zd column%s given for %s", n,
-             n == 1 ? "" : "s", text);
+    snprintf(msg, sizeof msg, "%zd column%s given for %s", n, n == 1 ? "" : "s",
+             text);
     raise_status(state_of_type(Py_TYPE(self)), WUDF_ERR_TYPE, self->udf, msg);
     return -1;
   }
@@ -683,8 +681,8 @@ static int columns_get(FunctionObject *self, PyObject *schemas_obj,
     PyErr_SetString(PyExc_ValueError, "as many arrays as schemas are needed");
     return -1;
   }
-  if (capsule_ptrs(c->arrays_fast, "arrow_array", (const void **)c->arrays,
-                   n) < 0)
+  if (capsule_ptrs(c->arrays_fast, "arrow_array", (const void **)c->arrays, n) <
+      0)
     return -1;
   for (uint32_t i = 0; i < c->n; i++)
     if (!c->schemas[i]->release || !c->arrays[i]->release) {
@@ -703,12 +701,11 @@ static PyObject *Function_check(FunctionObject *self, PyObject *schemas_obj) {
   }
   wudf_error err;
   wudf_error_init(&err);
-  wudf_status s =
-      wudf_module_check_udf(function_module(self), self->udf, c.schemas, c.n,
-                            &err);
+  wudf_status s = wudf_module_check_udf(function_module(self), self->udf,
+                                        c.schemas, c.n, &err);
   columns_clear(&c);
-  if (s != WUDF_OK) return raise_error(state_of_type(Py_TYPE(self)), &err,
-                                       self->udf);
+  if (s != WUDF_OK)
+    return raise_error(state_of_type(Py_TYPE(self)), &err, self->udf);
   Py_RETURN_NONE;
 }
 
@@ -736,15 +733,11 @@ static PyObject *run_batch(FunctionObject *self, PyObject *args, bool filter) {
   wudf_error_init(&err);
   wudf_status s;
   int64_t selected = 0;
-  Py_BEGIN_ALLOW_THREADS
-  if (filter)
-    s = wudf_instance_filter(inst, self->udf, c.arrays, c.schemas, c.n, oa,
-                             &selected, &err);
-  else
-    s = wudf_instance_map(inst, self->udf, c.arrays, c.schemas, c.n, oa, os,
-                          &err);
-  Py_END_ALLOW_THREADS
-  pool_give(self, inst);
+  Py_BEGIN_ALLOW_THREADS if (filter) s = wudf_instance_filter(
+      inst, self->udf, c.arrays, c.schemas, c.n, oa, &selected, &err);
+  else s = wudf_instance_map(inst, self->udf, c.arrays, c.schemas, c.n, oa, os,
+                             &err);
+  Py_END_ALLOW_THREADS pool_give(self, inst);
   if (s != WUDF_OK) {
     raise_error(st, &err, self->udf);
     goto done;
@@ -948,20 +941,18 @@ static PyObject *raise_compile_error(wudf_state *st, const wudf_error *err,
 }
 
 static PyObject *wudf_py_compile(PyObject *mod, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"source",   "lang",        "file_name",
-                           "cache_dir", "include_dir", "functions",
-                           "clang",    "wat2wasm",    "bwrap",
-                           "unsandboxed", "no_cache", NULL};
+  static char *kwlist[] = {"source",      "lang",        "file_name",
+                           "cache_dir",   "include_dir", "functions",
+                           "clang",       "wat2wasm",    "bwrap",
+                           "unsandboxed", "no_cache",    NULL};
   Py_buffer src;
   const char *lang_s = "c";
   PyObject *file_name = Py_None, *cache = Py_None, *inc = Py_None,
-           *funcs = Py_None, *clang = Py_None, *w2w = Py_None,
-           *bwrap = Py_None;
+           *funcs = Py_None, *clang = Py_None, *w2w = Py_None, *bwrap = Py_None;
   int unsandboxed = 0, no_cache = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "s*|sOOOOOOOpp:compile", kwlist,
-                                   &src, &lang_s, &file_name, &cache, &inc,
-                                   &funcs, &clang, &w2w, &bwrap, &unsandboxed,
-                                   &no_cache))
+  if (!PyArg_ParseTupleAndKeywords(
+          args, kw, "s*|sOOOOOOOpp:compile", kwlist, &src, &lang_s, &file_name,
+          &cache, &inc, &funcs, &clang, &w2w, &bwrap, &unsandboxed, &no_cache))
     return NULL;
   wudf_state *st = state_of_module(mod);
   PyObject *keep[5] = {NULL, NULL, NULL, NULL, NULL}, *ffast = NULL;
@@ -984,10 +975,9 @@ static PyObject *wudf_py_compile(PyObject *mod, PyObject *args, PyObject *kw) {
   wudf_error err;
   wudf_error_init(&err);
   wudf_status s;
-  Py_BEGIN_ALLOW_THREADS
-  s = wudf_compile(src.buf, (size_t)src.len, &o, &r, &err);
-  Py_END_ALLOW_THREADS
-  if (s != WUDF_OK) {
+  Py_BEGIN_ALLOW_THREADS s =
+      wudf_compile(src.buf, (size_t)src.len, &o, &r, &err);
+  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
     if (s == WUDF_ERR_COMPILE) {
       raise_compile_error(st, &err, r);
     } else {
@@ -1000,10 +990,9 @@ static PyObject *wudf_py_compile(PyObject *mod, PyObject *args, PyObject *kw) {
   PyObject *diags = diagnostics_list(r);
   PyObject *sigs = diags ? signature_texts(r) : NULL;
   if (diags && sigs)
-    result = Py_BuildValue("(y#OOO)", (const char *)wasm, (Py_ssize_t)len,
-                           sigs, diags,
-                           wudf_compile_result_was_cached(r) ? Py_True
-                                                             : Py_False);
+    result = Py_BuildValue(
+        "(y#OOO)", (const char *)wasm, (Py_ssize_t)len, sigs, diags,
+        wudf_compile_result_was_cached(r) ? Py_True : Py_False);
   Py_XDECREF(diags);
   Py_XDECREF(sigs);
 done:
@@ -1017,8 +1006,8 @@ done:
 
 static PyObject *wudf_py_parse_signature(PyObject *mod, PyObject *arg) {
   Py_ssize_t len;
-  const char *text = PyUnicode_Check(arg) ? PyUnicode_AsUTF8AndSize(arg, &len)
-                                          : NULL;
+  const char *text =
+      PyUnicode_Check(arg) ? PyUnicode_AsUTF8AndSize(arg, &len) : NULL;
   if (!text) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "expected str");
     return NULL;
@@ -1060,7 +1049,7 @@ static PyMethodDef module_methods[] = {
 
 /* Every error has these attributes; None until raise_error() sets them. */
 static const char *const error_fields[] = {
-    "status", "kind",   "message",     "detail",      "function", "wasm_function",
+    "status", "kind",      "message",  "detail", "function",    "wasm_function",
     "row",    "first_row", "last_row", "column", "column_name", NULL};
 
 static int add_exception(PyObject *m, PyObject **slot, const char *name,
@@ -1140,7 +1129,9 @@ static int wudf_clear(PyObject *m) {
   return 0;
 }
 
-static void wudf_free(void *m) { wudf_clear((PyObject *)m); }
+static void wudf_free(void *m) {
+  wudf_clear((PyObject *)m);
+}
 
 static PyModuleDef_Slot wudf_slots[] = {{Py_mod_exec, wudf_exec}, {0, NULL}};
 
@@ -1155,4 +1146,6 @@ static struct PyModuleDef wudf_module_def = {
     wudf_clear,
     wudf_free};
 
-PyMODINIT_FUNC PyInit__wudf(void) { return PyModuleDef_Init(&wudf_module_def); }
+PyMODINIT_FUNC PyInit__wudf(void) {
+  return PyModuleDef_Init(&wudf_module_def);
+}

@@ -62,3 +62,23 @@ def test_strings_in_threads(examples):
         th.join()
     for t in range(4):
         assert out[t].to_pylist() == ["d%d.example" % t] * 50000
+
+
+def test_the_gil_is_released_while_a_batch_runs(compile_c):
+    f = compile_c("int slow(int x) { volatile int s = 0;"
+                  " for (int i = 0; i < 3000; i++) s += i ^ x; return s; }"
+                  ).udf("slow")
+    col = pa.array(np.arange(100000, dtype=np.int32))
+    done = threading.Event()
+
+    def work():
+        f(col)
+        done.set()
+
+    th = threading.Thread(target=work)
+    th.start()
+    spins = 0
+    while not done.is_set():  # Python runs here only without the GIL held
+        spins += 1
+    th.join()
+    assert spins > 1000
