@@ -226,24 +226,32 @@ def _arrow_errors():
             builtins.TypeError, ValueError)
 
 
+def _loaded_class(module, name):
+    """module.name if `module` is imported (and done importing: another
+    thread may be importing it right now), else None. Inputs of a library
+    that is not imported cannot exist, so nothing is imported here."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
 def _to_arrow(x, i):
     """(pyarrow Array or ChunkedArray, column name or None) for argument i."""
     if isinstance(x, (pa.Array, pa.ChunkedArray)):
         return x, None
     try:
-        pd = sys.modules.get("pandas")
-        if pd is not None and isinstance(x, pd.Series):
+        series = _loaded_class("pandas", "Series")
+        if series is not None and isinstance(x, series):
             name = x.name if isinstance(x.name, str) else None
             arr = pa.Array.from_pandas(x)
             if isinstance(arr, pa.ChunkedArray):  # pyarrow-backed dtypes
                 arr = (arr.chunk(0) if arr.num_chunks == 1
                        else arr.combine_chunks())
             return arr, name
-        pl = sys.modules.get("polars")
-        if pl is not None and isinstance(x, pl.Series):
+        series = _loaded_class("polars", "Series")
+        if series is not None and isinstance(x, series):
             return x.to_arrow(), x.name or None
-        np = sys.modules.get("numpy")
-        if np is not None and isinstance(x, np.ndarray):
+        ndarray = _loaded_class("numpy", "ndarray")
+        if ndarray is not None and isinstance(x, ndarray):
             if x.ndim != 1:
                 raise WudfTypeError("argument %d: a %d-dimensional array; "
                                     "columns are 1-dimensional"
@@ -388,7 +396,8 @@ class UDF:
             col, name = _to_arrow(a, i)
             cols.append(_plain_strings(col))
             names.append(name or "argument %d" % (i + 1))
-            if polars is None and type(a).__module__.startswith("polars"):
+            series = _loaded_class("polars", "Series")
+            if polars is None and series is not None and isinstance(a, series):
                 polars = a
         lengths = {len(c) for c in cols}
         if len(lengths) > 1:
