@@ -29,6 +29,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,45 @@ static void bool_schema(struct ArrowSchema *s) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Fault handlers                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* libwudf installs SIGSEGV and SIGBUS handlers on first use: sandboxed code
+ * touching a guard page. A handler installed later (faulthandler.enable()
+ * after wudf's first call) would see those faults first and end the
+ * process. So wudf's handlers are noted after the first batch and put back
+ * before each batch if something replaced them; faults that are not the
+ * sandbox's then go to the handler that was there before wudf's.
+ * Process-wide state, touched with the GIL held. */
+static struct sigaction g_wudf_segv, g_wudf_bus;
+static int g_handlers_noted;
+
+static void note_fault_handlers(void) {
+  struct sigaction segv, bus;
+  if (g_handlers_noted) return;
+  if (sigaction(SIGSEGV, NULL, &segv) != 0) return;
+  if (sigaction(SIGBUS, NULL, &bus) != 0) return;
+  if (!(segv.sa_flags & SA_SIGINFO) || !(bus.sa_flags & SA_SIGINFO)) return;
+  g_wudf_segv = segv;
+  g_wudf_bus = bus;
+  g_handlers_noted = 1;
+}
+
+static void restore_one(int sig, const struct sigaction *want) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) != 0) return;
+  if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == want->sa_sigaction)
+    return;
+  (void)sigaction(sig, want, NULL);
+}
+
+static void restore_fault_handlers(void) {
+  if (!g_handlers_noted) return;
+  restore_one(SIGSEGV, &g_wudf_segv);
+  restore_one(SIGBUS, &g_wudf_bus);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Engine                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -254,8 +294,10 @@ static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw) {
   wudf_error err;
   wudf_error_init(&err);
   wudf_status s;
-  Py_BEGIN_ALLOW_THREADS s = wudf_engine_new(&cfg, &self->engine, &err);
-  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
+  PyThreadState *ts = PyEval_SaveThread();
+  s = wudf_engine_new(&cfg, &self->engine, &err);
+  PyEval_RestoreThread(ts);
+  if (s != WUDF_OK) {
     self->engine = NULL;
     raise_error(state_of_type(Py_TYPE(self)), &err, NULL);
     goto done;
@@ -369,9 +411,10 @@ static PyObject *Engine_load(EngineObject *self, PyObject *args, PyObject *kw) {
   wudf_status s;
   const char *bytes = PyBytes_AS_STRING(wasm);
   size_t len = (size_t)PyBytes_GET_SIZE(wasm);
-  Py_BEGIN_ALLOW_THREADS s =
-      wudf_module_load_ex(self->engine, bytes, len, &o, &m, &err);
-  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
+  PyThreadState *ts = PyEval_SaveThread();
+  s = wudf_module_load_ex(self->engine, bytes, len, &o, &m, &err);
+  PyEval_RestoreThread(ts);
+  if (s != WUDF_OK) {
     raise_error(st, &err, NULL);
     goto done;
   }
@@ -602,8 +645,10 @@ static wudf_instance *pool_take(FunctionObject *self) {
   wudf_error_init(&err);
   wudf_status s;
   wudf_module *m = function_module(self);
-  Py_BEGIN_ALLOW_THREADS s = wudf_instance_new(m, &self->config, &inst, &err);
-  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
+  PyThreadState *ts = PyEval_SaveThread();
+  s = wudf_instance_new(m, &self->config, &inst, &err);
+  PyEval_RestoreThread(ts);
+  if (s != WUDF_OK) {
     raise_error(state_of_type(Py_TYPE(self)), &err, self->udf);
     return NULL;
   }
@@ -727,17 +772,23 @@ static PyObject *run_batch(FunctionObject *self, PyObject *args, bool filter) {
     PyErr_NoMemory();
     goto done;
   }
+  restore_fault_handlers();
   inst = pool_take(self);
   if (!inst) goto done;
   wudf_error err;
   wudf_error_init(&err);
   wudf_status s;
   int64_t selected = 0;
-  Py_BEGIN_ALLOW_THREADS if (filter) s = wudf_instance_filter(
-      inst, self->udf, c.arrays, c.schemas, c.n, oa, &selected, &err);
-  else s = wudf_instance_map(inst, self->udf, c.arrays, c.schemas, c.n, oa, os,
-                             &err);
-  Py_END_ALLOW_THREADS pool_give(self, inst);
+  PyThreadState *ts = PyEval_SaveThread();
+  if (filter)
+    s = wudf_instance_filter(inst, self->udf, c.arrays, c.schemas, c.n, oa,
+                             &selected, &err);
+  else
+    s = wudf_instance_map(inst, self->udf, c.arrays, c.schemas, c.n, oa, os,
+                          &err);
+  PyEval_RestoreThread(ts);
+  note_fault_handlers();
+  pool_give(self, inst);
   if (s != WUDF_OK) {
     raise_error(st, &err, self->udf);
     goto done;
@@ -975,9 +1026,10 @@ static PyObject *wudf_py_compile(PyObject *mod, PyObject *args, PyObject *kw) {
   wudf_error err;
   wudf_error_init(&err);
   wudf_status s;
-  Py_BEGIN_ALLOW_THREADS s =
-      wudf_compile(src.buf, (size_t)src.len, &o, &r, &err);
-  Py_END_ALLOW_THREADS if (s != WUDF_OK) {
+  PyThreadState *ts = PyEval_SaveThread();
+  s = wudf_compile(src.buf, (size_t)src.len, &o, &r, &err);
+  PyEval_RestoreThread(ts);
+  if (s != WUDF_OK) {
     if (s == WUDF_ERR_COMPILE) {
       raise_compile_error(st, &err, r);
     } else {

@@ -198,3 +198,32 @@ def test_load_refusals(cache_dir):
         wudf.load(ADD_WASM, "add(int32, int32) -> int32")
     with pytest.raises(FileNotFoundError):
         wudf.load("/nonexistent/x.wasm")
+
+
+LATE_FAULTHANDLER = r"""
+import faulthandler, sys
+import pyarrow as pa
+import wudf
+m = wudf.compile("int rd(int x) { return *(volatile int *)(x * 65536 * 1024); }",
+                 cache_dir=sys.argv[1])
+f = m.udf("rd")
+for late in (False, True):
+    if late:
+        faulthandler.enable()  # installed after wudf's handlers
+    try:
+        f(pa.array([1000], pa.int32()))
+    except wudf.TrapError as e:
+        print(e.kind)
+print("alive")
+"""
+
+
+def test_faulthandler_enabled_after_first_use(cache_dir):
+    # An out-of-bounds access is a fault on a guard page; a handler
+    # installed after wudf's must not see it first.
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", LATE_FAULTHANDLER, cache_dir],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["WUDF_TRAP_OOB", "WUDF_TRAP_OOB", "alive"]
