@@ -49,6 +49,8 @@ help:
 	@echo "make bench      wudf vs native C, V8, DuckDB and pandas (~11 min);"
 	@echo "                writes docs/performance.md (COMPARE_ARGS: options)"
 	@echo "make format     clang-format every C file"
+	@echo "make python-test  the Python package's tests (venv in $(VENV))"
+	@echo "make bench-python the Python package beside numpy, pandas, DuckDB, Wasmtime"
 
 deps:
 	./scripts/install-deps.sh
@@ -157,3 +159,34 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SPEC_OBJ:.o=.d)
+
+# ---- Python package (python/, docs/python.md) ------------------------------
+# python-venv: a virtual environment in $(VENV) with the pinned
+# requirements (python/requirements.txt) and the package built against
+# this tree's libwudf; python-test runs its pytest suite there;
+# bench-python compares it with numpy, pandas, DuckDB, pyarrow, Wasmtime
+# and Extism (python/bench/, pins in python/requirements-bench.txt).
+PYTHON      ?= python3.11
+VENV        ?= $(BUILD)/venv
+PYTEST_ARGS ?=
+
+.PHONY: python-venv python-test bench-python
+
+$(VENV)/.requirements: python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r python/requirements.txt
+	touch $@
+
+python-venv: $(VENV)/.requirements lib
+	$(VENV)/bin/pip install -q --no-build-isolation --no-deps --force-reinstall ./python
+
+python-test: python-venv
+	WUDF_PYTEST_CACHE=$(abspath $(BUILD))/pytest-cache \
+	  $(VENV)/bin/pytest -q python/tests $(PYTEST_ARGS)
+
+$(VENV)/.requirements-bench: python/requirements-bench.txt $(VENV)/.requirements
+	$(VENV)/bin/pip install -q -r python/requirements-bench.txt
+	touch $@
+
+bench-python: python-venv $(VENV)/.requirements-bench
+	$(VENV)/bin/python python/bench/bench.py $(BENCH_PYTHON_ARGS)
