@@ -304,8 +304,7 @@ static int check_callable(sqlite3_context *ctx, const wsq_func *f, int argc) {
   }
   if (!f->def.module) {
     error_msg(ctx, SQLITE_ERROR,
-              sqlite3_mprintf("%s(): not defined (removed by wudf_undefine)",
-                              f->name));
+              sqlite3_mprintf("%s(): not defined", f->name));
     return -1;
   }
   if ((uint32_t)argc != f->def.sig.nparams) {
