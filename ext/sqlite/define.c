@@ -56,7 +56,9 @@ static char *diagnostics_message(const char *name,
     wudf_diagnostic d;
     if (wudf_compile_result_diagnostic(r, i, &d) != WUDF_OK) continue;
     char buf[2048];
-    wudf_diagnostic_format(&d, buf, sizeof buf);
+    size_t len = wudf_diagnostic_format(&d, buf, sizeof buf);
+    if (len >= sizeof buf) len = sizeof buf - 1;
+    while (len > 0 && buf[len - 1] == '\n') buf[--len] = '\0';
     sqlite3_str_appendf(s, "\n%s", buf);
     shown++;
   }
