@@ -185,6 +185,8 @@ $(BUILD)/ext/sqlite/wudf_bench.so: $(SQLITE_EXT_SRC:ext/sqlite/%.c=$(BUILD)/ext/
   $(BUILD)/tests/sqlite/bench_native.o $(BUILD)/libwudf.a
 	$(CC) $(SQLITE_EXT_LD) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libwudf.a $(LDLIBS)
 
+$(BUILD)/tests/sqlite/bench_native.o: CPPFLAGS += -Iext/sqlite
+
 $(BUILD)/tests/sqlite/test_sqlite: $(BUILD)/tests/sqlite/test_sqlite.o $(BUILD)/ext/sqlite/wudf.so
 	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3 $(LDLIBS)
 

@@ -52,11 +52,12 @@ static int status_code(wudf_status st) {
 
 /* A batch of one row reports "row 0": meaningless in SQL, so the message
  * is formatted again without it. */
-void wsq_result_wudf_error(sqlite3_context *ctx, const wudf_error *err) {
-  wudf_error e = *err;
-  e.row = e.first_row = e.last_row = -1;
-  wudf_error_format(&e);
-  error_msg(ctx, status_code(e.status), sqlite3_mprintf("%s", e.message));
+void wsq_result_wudf_error(sqlite3_context *ctx, wudf_error *err) {
+  err->row = err->first_row = err->last_row = -1;
+  wudf_error_format(err);
+  error_msg(ctx, status_code(err->status),
+            sqlite3_mprintf("%s", err->message));
+  wudf_error_init(err);
 }
 
 /* ---- Arguments ----------------------------------------------------------- */
@@ -154,12 +155,10 @@ static void call_direct(sqlite3_context *ctx, wsq_func *f, int argc,
     if (sig->sees_nulls)
       args[n++] = (wudf_val){.type = WUDF_I32, .of.i32 = null};
   }
-  wudf_error err;
-  wudf_error_init(&err);
   wudf_status st = wudf_instance_call_export(
-      f->instance, (uint32_t)f->export_index, args, n, &res, 1, &err);
+      f->instance, (uint32_t)f->export_index, args, n, &res, 1, &f->err);
   if (st != WUDF_OK)
-    wsq_result_wudf_error(ctx, &err);
+    wsq_result_wudf_error(ctx, &f->err);
   else
     result_val(ctx, sig->result, &res);
 }
@@ -266,12 +265,11 @@ static void call_batch(sqlite3_context *ctx, wsq_func *f, int argc,
   }
   struct ArrowArray out;
   memset(&out, 0, sizeof out);
-  wudf_error err;
-  wudf_error_init(&err);
-  wudf_status st = wudf_instance_map(f->instance, f->def.sig.name, arrays,
-                                     schemas, (uint32_t)argc, &out, NULL, &err);
+  wudf_status st =
+      wudf_instance_map(f->instance, f->def.sig.name, arrays, schemas,
+                        (uint32_t)argc, &out, NULL, &f->err);
   if (st != WUDF_OK) {
-    wsq_result_wudf_error(ctx, &err);
+    wsq_result_wudf_error(ctx, &f->err);
     return;
   }
   result_from_array(ctx, f->def.sig.result, &out);
@@ -326,10 +324,8 @@ void wsq_call_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_result_null(ctx);
     return;
   }
-  wudf_error err;
-  wudf_error_init(&err);
-  if (ensure_instance(f, &err) != WUDF_OK) {
-    wsq_result_wudf_error(ctx, &err);
+  if (ensure_instance(f, &f->err) != WUDF_OK) {
+    wsq_result_wudf_error(ctx, &f->err);
     return;
   }
   if (f->export_index >= 0 && !f->conn->map_path)

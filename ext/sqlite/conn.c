@@ -154,6 +154,7 @@ static wsq_func *func_new(wsq_conn *c, const char *name) {
   f->conn = c;
   f->refs = 1; /* the caller's, until the function is registered */
   f->export_index = -1;
+  wudf_error_init(&f->err);
   sqlite3_snprintf((int)sizeof f->name, f->name, "%s", name);
   f->next = c->funcs;
   c->funcs = f;
@@ -244,6 +245,10 @@ static wsq_conn *conn_lookup(sqlite3 *db) {
   return NULL;
 }
 
+#ifdef WSQ_BENCH
+int wsq_bench_register(sqlite3 *db); /* tests/sqlite/bench_native.c */
+#endif
+
 static int conn_setup(sqlite3 *db, char **errmsg) {
   wsq_conn *c = NULL;
   int rc = conn_new(db, &c, errmsg);
@@ -255,6 +260,9 @@ static int conn_setup(sqlite3 *db, char **errmsg) {
   rc = register_builtins(c);
   if (rc == SQLITE_OK) rc = wsq_vtab_register(c);
   if (rc == SQLITE_OK) rc = wsq_store_load_all(c);
+#ifdef WSQ_BENCH
+  if (rc == SQLITE_OK) rc = wsq_bench_register(db);
+#endif
   if (rc != SQLITE_OK && !*errmsg)
     *errmsg = sqlite3_mprintf("wudf: %s", sqlite3_errmsg(db));
   wsq_conn_unref(c); /* the registrations hold it from now on */

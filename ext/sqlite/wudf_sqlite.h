@@ -71,6 +71,9 @@ struct wsq_func {
   int64_t export_index; /* -1: the function runs through 1-row batches */
   wudf_instance *instance;
   uint64_t instance_generation;
+  /* Filled by a failed call; initialised once and again after each
+   * failure, not on every row (the struct is several KiB). */
+  wudf_error err;
   /* Why a stored definition could not be loaded (sqlite3_malloc'd). */
   char *load_error;
 };
@@ -107,7 +110,7 @@ int wsq_store_load_all(wsq_conn *c);
 
 /* call.c */
 void wsq_call_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
-void wsq_result_wudf_error(sqlite3_context *ctx, const wudf_error *err);
+void wsq_result_wudf_error(sqlite3_context *ctx, wudf_error *err);
 
 /* config.c */
 void wsq_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
