@@ -313,6 +313,35 @@ static void test_call_errors(void) {
                 SQLITE_ERROR, "memory_limit_mb must be an integer"));
   CHECK(err_has(run(db, "SELECT wudf_undefine('nosuch')"), SQLITE_ERROR,
                 "no function named 'nosuch'"));
+  /* NULLs and odd values where the extension's functions take text. */
+  CHECK(err_has(run(db, "SELECT wudf_define(NULL, 'x', 'c')"), SQLITE_ERROR,
+                "the name must be TEXT"));
+  CHECK(err_has(run(db, "SELECT wudf_define('f', NULL, 'c')"), SQLITE_ERROR,
+                "the source must be TEXT or a BLOB"));
+  CHECK(err_has(run(db, "SELECT wudf_define('f', 'x', NULL)"), SQLITE_ERROR,
+                "unknown language 'NULL'"));
+  CHECK(err_has(run(db, "SELECT wudf_config(NULL, NULL)"), SQLITE_ERROR,
+                "unknown setting 'NULL'"));
+  CHECK(err_has(run(db, "SELECT wudf_undefine(NULL)"), SQLITE_ERROR,
+                "no function named 'NULL'"));
+  CHECK(err_has(run(db, "SELECT wudf_define('f', zeroblob(100000000), "
+                        "'wasm')"),
+                SQLITE_ERROR, "the limit is"));
+  /* No arguments, and the most there may be. */
+  CHECK(ok_eq(run(db, "SELECT wudf_define('seven', 'int seven(void) { "
+                      "return 7; }', 'c')"),
+              "seven() -> int32"));
+  CHECK(ok_eq(run(db, "SELECT seven()"), "7"));
+  CHECK(ok_eq(run(db, "SELECT wudf_define('p16', 'int p16(int a, int b, int "
+                      "c, int d, int e, int f, int g, int h, int i, int j, "
+                      "int k, int l, int m, int n, int o, int p) { return a "
+                      "+ p; }', 'c')"),
+              "p16(int32, int32, int32, int32, int32, int32, int32, int32, "
+              "int32, int32, int32, int32, int32, int32, int32, int32) -> "
+              "int32"));
+  CHECK(ok_eq(run(db, "SELECT p16(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
+                      "14, 15, 16)"),
+              "17"));
   sqlite3_close(db);
 }
 
