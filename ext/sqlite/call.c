@@ -315,6 +315,12 @@ static int check_callable(sqlite3_context *ctx, const wsq_func *f, int argc) {
   return 0;
 }
 
+static void set_running(wsq_conn *c, wudf_instance *inst) {
+  pthread_mutex_lock(&c->running_lock);
+  c->running = inst;
+  pthread_mutex_unlock(&c->running_lock);
+}
+
 void wsq_call_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   wsq_func *f = sqlite3_user_data(ctx);
   if (check_callable(ctx, f, argc)) return;
@@ -328,8 +334,10 @@ void wsq_call_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     wsq_result_wudf_error(ctx, &f->err);
     return;
   }
+  set_running(f->conn, f->instance);
   if (f->export_index >= 0 && !f->conn->map_path)
     call_direct(ctx, f, argc, argv);
   else
     call_batch(ctx, f, argc, argv);
+  set_running(f->conn, NULL);
 }

@@ -52,6 +52,7 @@ static void conn_free(wsq_conn *c) {
   }
   pthread_mutex_unlock(&g_conns_lock);
   wudf_engine_free(c->engine);
+  pthread_mutex_destroy(&c->running_lock);
   sqlite3_free(c->cache_dir);
   sqlite3_free(c->include_dir);
   sqlite3_free(c);
@@ -70,6 +71,7 @@ static int conn_new(sqlite3 *db, wsq_conn **out, char **errmsg) {
   memset(c, 0, sizeof *c);
   c->db = db;
   c->refs = 1;
+  pthread_mutex_init(&c->running_lock, NULL);
   wudf_limits_init(&c->limits);
   c->limits.memory_bytes = (uint64_t)WSQ_DEFAULT_MEMORY_MB << 20;
   c->limits.timeout_ms = WSQ_DEFAULT_TIMEOUT_MS;
@@ -281,4 +283,20 @@ sqlite3_wudf_init(sqlite3 *db, char **pzErrMsg,
   pthread_mutex_unlock(&g_conns_lock);
   if (loaded) return SQLITE_OK;
   return conn_setup(db, pzErrMsg);
+}
+
+/* sqlite3_interrupt(), and the running call stopped too instead of at its
+ * time limit (ext/sqlite/sqlite3_wudf.h). */
+__attribute__((visibility("default"))) void sqlite3_wudf_interrupt(
+    sqlite3 *db) {
+  if (!sqlite3_api || !db) return;
+  sqlite3_interrupt(db);
+  pthread_mutex_lock(&g_conns_lock);
+  wsq_conn *c = conn_lookup(db);
+  if (c) {
+    pthread_mutex_lock(&c->running_lock);
+    if (c->running) wudf_instance_interrupt(c->running);
+    pthread_mutex_unlock(&c->running_lock);
+  }
+  pthread_mutex_unlock(&g_conns_lock);
 }

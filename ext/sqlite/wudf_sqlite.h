@@ -11,6 +11,7 @@
 #ifndef WUDF_SQLITE_H
 #define WUDF_SQLITE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,10 @@ typedef struct wsq_conn {
   bool unsandboxed;
   wsq_func *funcs;
   struct wsq_conn *next_conn; /* the process-wide list */
+  /* The instance whose call is running, for sqlite3_wudf_interrupt() from
+   * another thread; the lock keeps it from ending under that thread. */
+  pthread_mutex_t running_lock;
+  wudf_instance *running;
 } wsq_conn;
 
 /* What a definition is made of, before it becomes a slot's. */

@@ -10,6 +10,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -671,13 +672,14 @@ static void test_memory_limit(void) {
 typedef struct interrupter {
   sqlite3 *db;
   int after_ms;
+  void (*interrupt)(sqlite3 *);
 } interrupter;
 
 static void *interrupt_later(void *arg) {
   interrupter *it = arg;
   struct timespec ts = {0, (long)it->after_ms * 1000000L};
   nanosleep(&ts, NULL);
-  sqlite3_interrupt(it->db);
+  it->interrupt(it->db);
   return NULL;
 }
 
@@ -687,9 +689,10 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static result run_interrupted(sqlite3 *db, int after_ms, const char *sql,
+static result run_interrupted(sqlite3 *db, int after_ms,
+                              void (*interrupt)(sqlite3 *), const char *sql,
                               double *seconds) {
-  interrupter it = {db, after_ms};
+  interrupter it = {db, after_ms, interrupt};
   pthread_t th;
   double t0 = now_s();
   pthread_create(&th, NULL, interrupt_later, &it);
@@ -711,7 +714,7 @@ static void test_interrupt(void) {
   double s = 0;
   /* Between rows: SQLite stops the statement at the next row. */
   result r = run_interrupted(
-      db, 200,
+      db, 200, sqlite3_interrupt,
       "SELECT sum(slow(20 + v - v)) FROM (WITH RECURSIVE c(v) AS (SELECT 1 UNION ALL "
       "SELECT v + 1 FROM c WHERE v < 100000) SELECT v FROM c)",
       &s);
@@ -720,12 +723,30 @@ static void test_interrupt(void) {
   fprintf(stderr, "  interrupted between rows after %.3f s\n", s);
   /* Inside one endless call: the call's time limit ends it. */
   CHECK(ok_eq(run(db, "SELECT wudf_config('timeout_ms', 700)"), "700"));
-  r = run_interrupted(db, 100, "SELECT spin(1)", &s);
-  CHECK(r.rc == SQLITE_INTERRUPT || r.rc == SQLITE_ERROR);
-  CHECK(s < 2.0);
-  fprintf(stderr, "  interrupted inside a call after %.3f s (rc %d: %s)\n", s,
-          r.rc, r.text);
+  r = run_interrupted(db, 100, sqlite3_interrupt, "SELECT spin(1)", &s);
+  CHECK(err_has(r, SQLITE_ERROR, "time limit exceeded"));
+  CHECK(s > 0.6 && s < 2.0);
+  fprintf(stderr, "  sqlite3_interrupt inside a call: %.3f s\n", s);
   CHECK(ok_eq(run(db, "SELECT slow(1)"), "1"));
+  /* The extension's own interrupt stops the call itself. */
+  void *h = dlopen(g_ext, RTLD_NOW | RTLD_NOLOAD);
+  void *sym = h ? dlsym(h, "sqlite3_wudf_interrupt") : NULL;
+  void (*wudf_interrupt)(sqlite3 *) = NULL;
+  memcpy(&wudf_interrupt, &sym, sizeof sym); /* ISO C: no cast */
+  CHECK(wudf_interrupt != NULL);
+  if (!wudf_interrupt) return;
+  CHECK(ok_eq(run(db, "SELECT wudf_config('timeout_ms', 5000)"), "5000"));
+  for (int i = 0; i < 3; i++) {
+    r = run_interrupted(db, 100, wudf_interrupt, "SELECT spin(1)", &s);
+    CHECK(err_has(r, SQLITE_INTERRUPT, "spin.c: calling 'spin': "));
+    CHECK(s < 1.0);
+    fprintf(stderr, "  sqlite3_wudf_interrupt inside a call: %.3f s\n", s);
+    CHECK(ok_eq(run(db, "SELECT slow(1)"), "1"));
+  }
+  /* With no call running it does no more than sqlite3_interrupt(). */
+  wudf_interrupt(db);
+  CHECK(ok_eq(run(db, "SELECT slow(2)"), "2"));
+  dlclose(h);
   sqlite3_close(db);
 }
 
