@@ -21,11 +21,16 @@ SQLITE_EXTENSION_INIT3
 
 static const char *sqlite_type_name(int t) {
   switch (t) {
-    case SQLITE_INTEGER: return "INTEGER";
-    case SQLITE_FLOAT: return "REAL";
-    case SQLITE_TEXT: return "TEXT";
-    case SQLITE_BLOB: return "BLOB";
-    default: return "NULL";
+    case SQLITE_INTEGER:
+      return "INTEGER";
+    case SQLITE_FLOAT:
+      return "REAL";
+    case SQLITE_TEXT:
+      return "TEXT";
+    case SQLITE_BLOB:
+      return "BLOB";
+    default:
+      return "NULL";
   }
 }
 
@@ -42,11 +47,15 @@ static void error_msg(sqlite3_context *ctx, int code, char *msg) {
 static int status_code(wudf_status st) {
   switch (st) {
     case WUDF_TRAP_INTERRUPTED:
-    case WUDF_ERR_CANCELLED: return SQLITE_INTERRUPT;
-    case WUDF_ERR_NOMEM: return SQLITE_NOMEM;
+    case WUDF_ERR_CANCELLED:
+      return SQLITE_INTERRUPT;
+    case WUDF_ERR_NOMEM:
+      return SQLITE_NOMEM;
     case WUDF_ERR_LIMIT:
-    case WUDF_ERR_HOST_MEMORY: return SQLITE_TOOBIG;
-    default: return SQLITE_ERROR;
+    case WUDF_ERR_HOST_MEMORY:
+      return SQLITE_TOOBIG;
+    default:
+      return SQLITE_ERROR;
   }
 }
 
@@ -55,8 +64,7 @@ static int status_code(wudf_status st) {
 void wsq_result_wudf_error(sqlite3_context *ctx, wudf_error *err) {
   err->row = err->first_row = err->last_row = -1;
   wudf_error_format(err);
-  error_msg(ctx, status_code(err->status),
-            sqlite3_mprintf("%s", err->message));
+  error_msg(ctx, status_code(err->status), sqlite3_mprintf("%s", err->message));
   wudf_error_init(err);
 }
 
@@ -64,8 +72,8 @@ void wsq_result_wudf_error(sqlite3_context *ctx, wudf_error *err) {
 
 static char *arg_type_error(const wsq_func *f, uint32_t i, int have,
                             wudf_type want) {
-  return sqlite3_mprintf("%s(): argument %u is %s, expected %s", f->name,
-                         i + 1, sqlite_type_name(have), wudf_type_str(want));
+  return sqlite3_mprintf("%s(): argument %u is %s, expected %s", f->name, i + 1,
+                         sqlite_type_name(have), wudf_type_str(want));
 }
 
 /* Checks that value `v` can be passed as parameter i; NULL if it can. */
@@ -78,19 +86,24 @@ static char *check_arg(const wsq_func *f, uint32_t i, sqlite3_value *v) {
     case WUDF_TYPE_INT32: {
       sqlite3_int64 x = have == SQLITE_INTEGER ? sqlite3_value_int64(v) : 0;
       if (x < INT32_MIN || x > INT32_MAX)
-        return sqlite3_mprintf("%s(): argument %u (%lld) is out of range for "
-                               "int32",
-                               f->name, i + 1, (long long)x);
+        return sqlite3_mprintf(
+            "%s(): argument %u (%lld) is out of range for "
+            "int32",
+            f->name, i + 1, (long long)x);
       ok = have == SQLITE_INTEGER;
       break;
     }
     case WUDF_TYPE_INT64:
-    case WUDF_TYPE_BOOL: ok = have == SQLITE_INTEGER; break;
+    case WUDF_TYPE_BOOL:
+      ok = have == SQLITE_INTEGER;
+      break;
     case WUDF_TYPE_FLOAT32:
     case WUDF_TYPE_FLOAT64:
       ok = have == SQLITE_INTEGER || have == SQLITE_FLOAT;
       break;
-    default: ok = have == SQLITE_TEXT; break;
+    default:
+      ok = have == SQLITE_TEXT;
+      break;
   }
   return ok ? NULL : arg_type_error(f, i, have, want);
 }
@@ -129,18 +142,30 @@ static wudf_val to_val(wudf_type t, sqlite3_value *v) {
     case WUDF_TYPE_FLOAT32:
       r.type = WUDF_F32, r.of.f32 = (float)sqlite3_value_double(v);
       break;
-    default: r.type = WUDF_F64, r.of.f64 = sqlite3_value_double(v); break;
+    default:
+      r.type = WUDF_F64, r.of.f64 = sqlite3_value_double(v);
+      break;
   }
   return r;
 }
 
 static void result_val(sqlite3_context *ctx, wudf_type t, const wudf_val *v) {
   switch (t) {
-    case WUDF_TYPE_INT32: sqlite3_result_int(ctx, v->of.i32); break;
-    case WUDF_TYPE_BOOL: sqlite3_result_int(ctx, v->of.i32 != 0); break;
-    case WUDF_TYPE_INT64: sqlite3_result_int64(ctx, v->of.i64); break;
-    case WUDF_TYPE_FLOAT32: sqlite3_result_double(ctx, v->of.f32); break;
-    default: sqlite3_result_double(ctx, v->of.f64); break;
+    case WUDF_TYPE_INT32:
+      sqlite3_result_int(ctx, v->of.i32);
+      break;
+    case WUDF_TYPE_BOOL:
+      sqlite3_result_int(ctx, v->of.i32 != 0);
+      break;
+    case WUDF_TYPE_INT64:
+      sqlite3_result_int64(ctx, v->of.i64);
+      break;
+    case WUDF_TYPE_FLOAT32:
+      sqlite3_result_double(ctx, v->of.f32);
+      break;
+    default:
+      sqlite3_result_double(ctx, v->of.f64);
+      break;
   }
 }
 
@@ -180,16 +205,30 @@ typedef struct row_col {
   } v;
 } row_col;
 
-static void release_nothing_array(struct ArrowArray *a) { a->release = NULL; }
-static void release_nothing_schema(struct ArrowSchema *s) { s->release = NULL; }
+static void release_nothing_array(struct ArrowArray *a) {
+  a->release = NULL;
+}
+static void release_nothing_schema(struct ArrowSchema *s) {
+  s->release = NULL;
+}
 
 static void row_col_value(row_col *c, wudf_type t, sqlite3_value *v) {
   switch (t) {
-    case WUDF_TYPE_INT32: c->v.i32 = (int32_t)sqlite3_value_int64(v); break;
-    case WUDF_TYPE_INT64: c->v.i64 = sqlite3_value_int64(v); break;
-    case WUDF_TYPE_FLOAT32: c->v.f32 = (float)sqlite3_value_double(v); break;
-    case WUDF_TYPE_FLOAT64: c->v.f64 = sqlite3_value_double(v); break;
-    case WUDF_TYPE_BOOL: c->v.bits = sqlite3_value_int64(v) != 0; break;
+    case WUDF_TYPE_INT32:
+      c->v.i32 = (int32_t)sqlite3_value_int64(v);
+      break;
+    case WUDF_TYPE_INT64:
+      c->v.i64 = sqlite3_value_int64(v);
+      break;
+    case WUDF_TYPE_FLOAT32:
+      c->v.f32 = (float)sqlite3_value_double(v);
+      break;
+    case WUDF_TYPE_FLOAT64:
+      c->v.f64 = sqlite3_value_double(v);
+      break;
+    case WUDF_TYPE_BOOL:
+      c->v.bits = sqlite3_value_int64(v) != 0;
+      break;
     default: {
       const unsigned char *s = sqlite3_value_text(v);
       c->offsets[0] = 0;
@@ -235,10 +274,18 @@ static void result_from_array(sqlite3_context *ctx, wudf_type t,
   }
   const void *data = out->buffers[1];
   switch (t) {
-    case WUDF_TYPE_INT32: sqlite3_result_int(ctx, ((const int32_t *)data)[i]); break;
-    case WUDF_TYPE_INT64: sqlite3_result_int64(ctx, ((const int64_t *)data)[i]); break;
-    case WUDF_TYPE_FLOAT32: sqlite3_result_double(ctx, ((const float *)data)[i]); break;
-    case WUDF_TYPE_FLOAT64: sqlite3_result_double(ctx, ((const double *)data)[i]); break;
+    case WUDF_TYPE_INT32:
+      sqlite3_result_int(ctx, ((const int32_t *)data)[i]);
+      break;
+    case WUDF_TYPE_INT64:
+      sqlite3_result_int64(ctx, ((const int64_t *)data)[i]);
+      break;
+    case WUDF_TYPE_FLOAT32:
+      sqlite3_result_double(ctx, ((const float *)data)[i]);
+      break;
+    case WUDF_TYPE_FLOAT64:
+      sqlite3_result_double(ctx, ((const double *)data)[i]);
+      break;
     case WUDF_TYPE_BOOL:
       sqlite3_result_int(ctx, (((const uint8_t *)data)[i >> 3] >> (i & 7)) & 1);
       break;
@@ -246,7 +293,8 @@ static void result_from_array(sqlite3_context *ctx, wudf_type t,
       const int32_t *off = data;
       const char *bytes = out->buffers[2];
       /* Longer than SQLite's length limit: SQLITE_TOOBIG from SQLite. */
-      sqlite3_result_text64(ctx, bytes + off[i], (sqlite3_uint64)(off[i + 1] - off[i]),
+      sqlite3_result_text64(ctx, bytes + off[i],
+                            (sqlite3_uint64)(off[i + 1] - off[i]),
                             SQLITE_TRANSIENT, SQLITE_UTF8);
       break;
     }
@@ -301,8 +349,7 @@ static int check_callable(sqlite3_context *ctx, const wsq_func *f, int argc) {
     return -1;
   }
   if (!f->def.module) {
-    error_msg(ctx, SQLITE_ERROR,
-              sqlite3_mprintf("%s(): not defined", f->name));
+    error_msg(ctx, SQLITE_ERROR, sqlite3_mprintf("%s(): not defined", f->name));
     return -1;
   }
   if ((uint32_t)argc != f->def.sig.nparams) {

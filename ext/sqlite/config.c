@@ -66,10 +66,10 @@ void wsq_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_int64 v = sqlite3_value_int64(argv[1]);
     if (sqlite3_value_type(argv[1]) != SQLITE_INTEGER || v < k->min ||
         v > k->max) {
-      error(ctx, sqlite3_mprintf("wudf_config: %s must be an integer from "
-                                 "%lld to %lld",
-                                 k->name, (long long)k->min,
-                                 (long long)k->max));
+      error(ctx,
+            sqlite3_mprintf("wudf_config: %s must be an integer from "
+                            "%lld to %lld",
+                            k->name, (long long)k->min, (long long)k->max));
       return;
     }
     config_set(c, k, v);

@@ -58,7 +58,9 @@ static void conn_free(wsq_conn *c) {
   sqlite3_free(c);
 }
 
-void wsq_conn_ref(wsq_conn *c) { c->refs++; }
+void wsq_conn_ref(wsq_conn *c) {
+  c->refs++;
+}
 
 void wsq_conn_unref(void *p) {
   wsq_conn *c = p;
@@ -130,8 +132,8 @@ void wsq_func_set(wsq_func *f, wsq_def *def) {
   f->def = *def;
   memset(def, 0, sizeof *def);
   if (sig_is_numeric(&f->def.sig))
-    f->export_index = wudf_module_export_index(
-        f->def.module, f->def.sig.name, strlen(f->def.sig.name));
+    f->export_index = wudf_module_export_index(f->def.module, f->def.sig.name,
+                                               strlen(f->def.sig.name));
 }
 
 static void func_unref(void *p) {
@@ -186,8 +188,7 @@ static int func_register_arity(wsq_func *f, uint32_t nargs, bool det,
   if (det) flags |= SQLITE_DETERMINISTIC;
   f->refs++;
   int rc = sqlite3_create_function_v2(f->conn->db, f->name, (int)nargs, flags,
-                                      f, wsq_call_func, NULL, NULL,
-                                      func_unref);
+                                      f, wsq_call_func, NULL, NULL, func_unref);
   if (rc != SQLITE_OK) {
     *errmsg = sqlite3_mprintf("wudf_define: registering %s(): %s", f->name,
                               sqlite3_errmsg(f->conn->db));
@@ -222,8 +223,10 @@ typedef struct wsq_builtin {
 } wsq_builtin;
 
 static const wsq_builtin k_builtins[] = {
-    {"wudf_define", 3, wsq_define_func},   {"wudf_define", 4, wsq_define_func},
-    {"wudf_undefine", 1, wsq_undefine_func}, {"wudf_config", 1, wsq_config_func},
+    {"wudf_define", 3, wsq_define_func},
+    {"wudf_define", 4, wsq_define_func},
+    {"wudf_undefine", 1, wsq_undefine_func},
+    {"wudf_config", 1, wsq_config_func},
     {"wudf_config", 2, wsq_config_func},
 };
 
@@ -274,9 +277,8 @@ static int conn_setup(sqlite3 *db, char **errmsg) {
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
-__attribute__((visibility("default"))) int
-sqlite3_wudf_init(sqlite3 *db, char **pzErrMsg,
-                  const sqlite3_api_routines *pApi) {
+    __attribute__((visibility("default"))) int sqlite3_wudf_init(
+        sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi) {
   SQLITE_EXTENSION_INIT2(pApi);
   pthread_mutex_lock(&g_conns_lock);
   bool loaded = conn_lookup(db) != NULL;

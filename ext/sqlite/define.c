@@ -19,8 +19,8 @@ bool wsq_name_ok(const char *name) {
   if (sqlite3_strnicmp(name, "wudf_", 5) == 0) return false;
   for (size_t i = 0; i < n; i++) {
     char ch = name[i];
-    bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 ch == '_';
+    bool alpha =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
     if (!alpha && !(i > 0 && ch >= '0' && ch <= '9')) return false;
   }
   return true;
@@ -33,8 +33,8 @@ typedef struct lang_info {
 } lang_info;
 
 static const lang_info k_langs[] = {
-    {"c", WUDF_LANG_C, "c"},       {"c++", WUDF_LANG_CXX, "cpp"},
-    {"cpp", WUDF_LANG_CXX, "cpp"}, {"wat", WUDF_LANG_WAT, "wat"},
+    {"c", WUDF_LANG_C, "c"},          {"c++", WUDF_LANG_CXX, "cpp"},
+    {"cpp", WUDF_LANG_CXX, "cpp"},    {"wat", WUDF_LANG_WAT, "wat"},
     {"wasm", WUDF_LANG_WASM, "wasm"},
 };
 
@@ -103,8 +103,10 @@ int wsq_def_compile(wsq_conn *c, const char *name, const char *lang,
     size_t n = 0;
     const uint8_t *bytes = wudf_compile_result_wasm(r, &n);
     *wasm = sqlite3_malloc64(n ? n : 1);
-    if (!*wasm) rc = SQLITE_NOMEM;
-    else memcpy(*wasm, bytes, n);
+    if (!*wasm)
+      rc = SQLITE_NOMEM;
+    else
+      memcpy(*wasm, bytes, n);
     *wasm_len = n;
   }
   wudf_compile_result_free(r);
@@ -117,9 +119,10 @@ int wsq_def_compile(wsq_conn *c, const char *name, const char *lang,
  * write captured output): anything else (clocks, random, poll) makes the
  * function non-deterministic. */
 static const char *const k_deterministic_imports[] = {
-    "fd_write",       "fd_close",          "fd_seek",    "fd_fdstat_get",
-    "fd_prestat_get", "fd_prestat_dir_name", "proc_exit", "environ_get",
-    "environ_sizes_get", "args_get",       "args_sizes_get",
+    "fd_write",      "fd_close",       "fd_seek",
+    "fd_fdstat_get", "fd_prestat_get", "fd_prestat_dir_name",
+    "proc_exit",     "environ_get",    "environ_sizes_get",
+    "args_get",      "args_sizes_get",
 };
 
 static bool import_is_deterministic(const wudf_extern_info *x) {
@@ -175,8 +178,8 @@ static int parse_signature(const char *name, const char *text,
   wudf_error err;
   wudf_error_init(&err);
   if (wudf_udf_sig_parse(text, strlen(text), sig, &err) != WUDF_OK) {
-    *errmsg = sqlite3_mprintf("wudf_define: %s: signature '%s': %s", name,
-                              text, err.message);
+    *errmsg = sqlite3_mprintf("wudf_define: %s: signature '%s': %s", name, text,
+                              err.message);
     return SQLITE_ERROR;
   }
   if (strcmp(sig->name, name) != 0) {
@@ -223,8 +226,7 @@ typedef struct define_args {
   int source_len;
 } define_args;
 
-static char *read_define_args(int argc, sqlite3_value **argv,
-                              define_args *a) {
+static char *read_define_args(int argc, sqlite3_value **argv, define_args *a) {
   if (sqlite3_value_type(argv[0]) != SQLITE_TEXT)
     return sqlite3_mprintf("wudf_define: the name must be TEXT");
   a->name = (const char *)sqlite3_value_text(argv[0]);
@@ -236,13 +238,14 @@ static char *read_define_args(int argc, sqlite3_value **argv,
   a->lang = (const char *)sqlite3_value_text(argv[2]);
   if (!lang_find(a->lang))
     return sqlite3_mprintf(
-        "wudf_define: %s: unknown language '%s' (c, c++, wat or wasm)",
-        a->name, a->lang ? a->lang : "NULL");
+        "wudf_define: %s: unknown language '%s' (c, c++, wat or wasm)", a->name,
+        a->lang ? a->lang : "NULL");
   int t = sqlite3_value_type(argv[1]);
   if (t != SQLITE_TEXT && t != SQLITE_BLOB)
-    return sqlite3_mprintf("wudf_define: %s: the source must be TEXT or a "
-                           "BLOB",
-                           a->name);
+    return sqlite3_mprintf(
+        "wudf_define: %s: the source must be TEXT or a "
+        "BLOB",
+        a->name);
   a->source = t == SQLITE_BLOB ? sqlite3_value_blob(argv[1])
                                : (const void *)sqlite3_value_text(argv[1]);
   a->source_len = sqlite3_value_bytes(argv[1]);
@@ -266,8 +269,8 @@ static int define_wasm(wsq_conn *c, const define_args *a, void **wasm,
     if (*len) memcpy(*wasm, a->source, *len);
     return SQLITE_OK;
   }
-  return wsq_def_compile(c, a->name, a->lang, a->source,
-                         (size_t)a->source_len, wasm, len, errmsg);
+  return wsq_def_compile(c, a->name, a->lang, a->source, (size_t)a->source_len,
+                         wasm, len, errmsg);
 }
 
 static int define_install(wsq_conn *c, const define_args *a, wsq_def *def,

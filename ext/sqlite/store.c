@@ -11,13 +11,14 @@
 SQLITE_EXTENSION_INIT3
 
 static const char k_create[] =
-    "CREATE TABLE IF NOT EXISTS main." WSQ_TABLE "("
+    "CREATE TABLE IF NOT EXISTS main." WSQ_TABLE
+    "("
     "name TEXT PRIMARY KEY COLLATE NOCASE, lang TEXT NOT NULL, source BLOB, "
     "wasm BLOB NOT NULL, signature TEXT NOT NULL)";
 
 static int fail(sqlite3 *db, const char *what, char **errmsg) {
-  *errmsg = sqlite3_mprintf("wudf: %s " WSQ_TABLE ": %s", what,
-                            sqlite3_errmsg(db));
+  *errmsg =
+      sqlite3_mprintf("wudf: %s " WSQ_TABLE ": %s", what, sqlite3_errmsg(db));
   int rc = sqlite3_errcode(db);
   return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
@@ -58,8 +59,8 @@ int wsq_store_delete(sqlite3 *db, const char *name, char **errmsg) {
 
 /* A stored definition that cannot be loaded still gets its function, which
  * reports why when called, and a line in wudf_functions. */
-static int register_broken(wsq_conn *c, const char *name,
-                           const char *signature, char *why) {
+static int register_broken(wsq_conn *c, const char *name, const char *signature,
+                           char *why) {
   wsq_def def;
   memset(&def, 0, sizeof def);
   wudf_error err;
@@ -90,8 +91,8 @@ static int load_row(wsq_conn *c, sqlite3_stmt *st) {
   if (!name || !lang || !signature || !wsq_name_ok(name)) return SQLITE_OK;
   wsq_def def;
   char *msg = NULL;
-  int rc = wsq_def_load(c, name, lang, wasm ? wasm : "", (size_t)len,
-                        signature, &def, &msg);
+  int rc = wsq_def_load(c, name, lang, wasm ? wasm : "", (size_t)len, signature,
+                        &def, &msg);
   if (rc == SQLITE_NOMEM) return rc;
   if (rc != SQLITE_OK) return register_broken(c, name, signature, msg);
   wsq_func *f = NULL;
@@ -105,10 +106,11 @@ static int load_row(wsq_conn *c, sqlite3_stmt *st) {
 int wsq_store_load_all(wsq_conn *c) {
   sqlite3_stmt *st = NULL;
   /* No table (or no readable schema): nothing to register. */
-  if (sqlite3_prepare_v2(c->db,
-                         "SELECT name, lang, wasm, signature FROM main." WSQ_TABLE
-                         " ORDER BY name",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          c->db,
+          "SELECT name, lang, wasm, signature FROM main." WSQ_TABLE
+          " ORDER BY name",
+          -1, &st, NULL) != SQLITE_OK)
     return SQLITE_OK;
   int rc = SQLITE_OK;
   while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)

@@ -15,8 +15,14 @@
 
 SQLITE_EXTENSION_INIT3
 
-enum { COL_NAME, COL_SIGNATURE, COL_LANG, COL_DETERMINISTIC, COL_WASM_BYTES,
-       COL_ERROR };
+enum {
+  COL_NAME,
+  COL_SIGNATURE,
+  COL_LANG,
+  COL_DETERMINISTIC,
+  COL_WASM_BYTES,
+  COL_ERROR
+};
 
 typedef struct wsq_vtab {
   sqlite3_vtab base;
@@ -33,8 +39,9 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                       sqlite3_vtab **out, char **errmsg) {
   (void)argc, (void)argv, (void)errmsg;
   int rc = sqlite3_declare_vtab(
-      db, "CREATE TABLE x(name TEXT, signature TEXT, lang TEXT, "
-          "deterministic INTEGER, wasm_bytes INTEGER, error TEXT)");
+      db,
+      "CREATE TABLE x(name TEXT, signature TEXT, lang TEXT, "
+      "deterministic INTEGER, wasm_bytes INTEGER, error TEXT)");
   if (rc != SQLITE_OK) return rc;
   wsq_vtab *v = sqlite3_malloc(sizeof *v);
   if (!v) return SQLITE_NOMEM;
@@ -110,8 +117,12 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i) {
   const wsq_func *f = ((wsq_cursor *)cur)->f;
   uint32_t bit = 1u << f->def.sig.nparams;
   switch (i) {
-    case COL_NAME: sqlite3_result_text(ctx, f->name, -1, SQLITE_TRANSIENT); break;
-    case COL_SIGNATURE: column_signature(ctx, f); break;
+    case COL_NAME:
+      sqlite3_result_text(ctx, f->name, -1, SQLITE_TRANSIENT);
+      break;
+    case COL_SIGNATURE:
+      column_signature(ctx, f);
+      break;
     case COL_LANG:
       if (f->def.module)
         sqlite3_result_text(ctx, f->def.lang, -1, SQLITE_TRANSIENT);

@@ -31,8 +31,7 @@ static int fill(sqlite3 *db, long rows) {
       exec(db, "BEGIN"))
     return 1;
   sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(db, "INSERT INTO accounts VALUES (?1, ?2)", -1, &st,
-                     NULL);
+  sqlite3_prepare_v2(db, "INSERT INTO accounts VALUES (?1, ?2)", -1, &st, NULL);
   for (long i = 0; i < rows; i++) {
     sqlite3_bind_int(st, 1, (int)((i * 7919) % 100000));
     sqlite3_bind_double(st, 2, (double)(i % 100) / 100.0);
@@ -79,8 +78,8 @@ static char *read_file(const char *path) {
 static int define(sqlite3 *db, const char *src_path) {
   char *src = read_file(src_path);
   if (!src) return fprintf(stderr, "cannot read %s\n", src_path), 1;
-  char *sql = sqlite3_mprintf(
-      "SELECT wudf_define('calculate_adj_bal', %Q, 'c')", src);
+  char *sql =
+      sqlite3_mprintf("SELECT wudf_define('calculate_adj_bal', %Q, 'c')", src);
   double t0 = now_s();
   int rc = exec(db, sql);
   printf("wudf_define (compile, or from the cache): %.0f ms\n",
@@ -125,8 +124,8 @@ int main(int argc, char **argv) {
   }
   if (fill(db, rows) || define(db, "examples/udfs/calculate_adj_bal.c"))
     return 1;
-  printf("SQLite %s, %ld rows, best of %d runs\n\n", sqlite3_libversion(),
-         rows, runs);
+  printf("SQLite %s, %ld rows, best of %d runs\n\n", sqlite3_libversion(), rows,
+         runs);
   double t[NQUERIES], v[NQUERIES];
   for (size_t i = 0; i < NQUERIES; i++) {
     if (k_queries[i].setup && exec(db, k_queries[i].setup)) return 1;

@@ -24,13 +24,13 @@
 static const char *g_ext, *g_udfs, *g_tmp;
 static int g_failed_checks;
 
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
       fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-              #cond);                                                   \
-      g_failed_checks++;                                                \
-    }                                                                   \
+              #cond);                                                    \
+      g_failed_checks++;                                                 \
+    }                                                                    \
   } while (0)
 
 /* The first column of the first row of `sql` (or the error message) as
@@ -75,8 +75,8 @@ static bool ok_eq(result r, const char *want) {
 
 static bool err_has(result r, int rc, const char *part) {
   if (r.rc == rc && strstr(r.text, part)) return true;
-  fprintf(stderr, "  got rc %d '%s', want rc %d with '%s'\n", r.rc, r.text,
-          rc, part);
+  fprintf(stderr, "  got rc %d '%s', want rc %d with '%s'\n", r.rc, r.text, rc,
+          part);
   return false;
 }
 
@@ -161,8 +161,7 @@ static void test_types(void) {
     g_failed_checks++;
     return;
   }
-  const char *names[] = {"i32_add", "i64_add", "f32_half", "f64_mul",
-                         "is_pos"};
+  const char *names[] = {"i32_add", "i64_add", "f32_half", "f64_mul", "is_pos"};
   for (int i = 0; i < 5; i++) CHECK(define_ok(db, names[i], "types.c"));
   for (int batch = 0; batch <= 1; batch++) {
     CHECK(ok_eq(run(db, "SELECT wudf_config('batch_path', %d)", batch),
@@ -177,9 +176,10 @@ static void test_types(void) {
     CHECK(ok_eq(run(db, "SELECT f64_mul(0.1, 3)"), "0.3"));
     CHECK(ok_eq(run(db, "SELECT is_pos(5) || is_pos(-5)"), "10"));
     CHECK(ok_eq(run(db, "SELECT is_pos(1) IS TRUE"), "1"));
-    CHECK(ok_eq(run(db, "SELECT sum(i32_add(value, 1)) FROM (WITH RECURSIVE "
-                        "c(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM "
-                        "c WHERE value < 1000) SELECT value FROM c)"),
+    CHECK(ok_eq(run(db,
+                    "SELECT sum(i32_add(value, 1)) FROM (WITH RECURSIVE "
+                    "c(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM "
+                    "c WHERE value < 1000) SELECT value FROM c)"),
                 "501500"));
   }
   /* No text or blob becomes a number; REAL is not truncated to INTEGER. */
@@ -201,23 +201,25 @@ static void test_strings(void) {
     g_failed_checks++;
     return;
   }
-  CHECK(ok_eq(define(db, "email_domain", "../../../examples/udfs/email_domain.c",
-                     "c", NULL),
+  CHECK(ok_eq(define(db, "email_domain",
+                     "../../../examples/udfs/email_domain.c", "c", NULL),
               "email_domain(utf8) -> utf8"));
   CHECK(define_ok(db, "upper_ascii", "upper.c"));
-  CHECK(ok_eq(run(db, "SELECT email_domain('joe@example.com')"),
-              "example.com"));
+  CHECK(
+      ok_eq(run(db, "SELECT email_domain('joe@example.com')"), "example.com"));
   CHECK(ok_eq(run(db, "SELECT email_domain('no at sign') = ''"), "1"));
   CHECK(ok_eq(run(db, "SELECT email_domain('') = ''"), "1"));
   CHECK(ok_eq(run(db, "SELECT email_domain('é@ünïcødé.fr')"), "ünïcødé.fr"));
   CHECK(ok_eq(run(db, "SELECT upper_ascii('héllo, world')"), "HéLLO, WORLD"));
-  CHECK(ok_eq(run(db, "SELECT length(upper_ascii(printf('%%.*c', 100000, "
-                      "'a')))"),
+  CHECK(ok_eq(run(db,
+                  "SELECT length(upper_ascii(printf('%%.*c', 100000, "
+                  "'a')))"),
               "100000"));
-  CHECK(ok_eq(run(db, "SELECT count(DISTINCT email_domain('u' || value || "
-                      "'@d' || (value %% 7))) FROM (WITH RECURSIVE c(value) AS "
-                      "(SELECT 1 UNION ALL SELECT value + 1 FROM c WHERE "
-                      "value < 5000) SELECT value FROM c)"),
+  CHECK(ok_eq(run(db,
+                  "SELECT count(DISTINCT email_domain('u' || value || "
+                  "'@d' || (value %% 7))) FROM (WITH RECURSIVE c(value) AS "
+                  "(SELECT 1 UNION ALL SELECT value + 1 FROM c WHERE "
+                  "value < 5000) SELECT value FROM c)"),
               "7"));
   CHECK(err_has(run(db, "SELECT email_domain(42)"), SQLITE_MISMATCH,
                 "email_domain(): argument 1 is INTEGER, expected utf8"));
@@ -237,11 +239,13 @@ static void test_nulls(void) {
   }
   CHECK(define_ok(db, "div0", "div0.c"));
   CHECK(define_ok(db, "coalesce2", "coalesce2.c"));
-  CHECK(ok_eq(run(db, "SELECT * FROM wudf_functions WHERE name = "
-                      "'coalesce2'"),
+  CHECK(ok_eq(run(db,
+                  "SELECT * FROM wudf_functions WHERE name = "
+                  "'coalesce2'"),
               "coalesce2"));
-  CHECK(ok_eq(run(db, "SELECT signature FROM wudf_functions WHERE name = "
-                      "'coalesce2'"),
+  CHECK(ok_eq(run(db,
+                  "SELECT signature FROM wudf_functions WHERE name = "
+                  "'coalesce2'"),
               "coalesce2(int32, int32) -> int32 nulls"));
   /* Strict: not called (a call with b = 0 would trap). */
   CHECK(ok_eq(run(db, "SELECT div0(NULL, 0)"), "NULL"));
@@ -262,17 +266,20 @@ static void test_compile_errors(void) {
     g_failed_checks++;
     return;
   }
-  result r = run(db, "SELECT wudf_define('bad', 'int bad(int x) {\n"
-                     "  return x +;\n}\n', 'c')");
+  result r = run(db,
+                 "SELECT wudf_define('bad', 'int bad(int x) {\n"
+                 "  return x +;\n}\n', 'c')");
   CHECK(err_has(r, SQLITE_ERROR, "wudf_define: bad: does not compile"));
   CHECK(err_has(r, SQLITE_ERROR, "bad.c:2:13: error: expected expression"));
   CHECK(err_has(r, SQLITE_ERROR, "  return x +;\n            ^"));
-  r = run(db, "SELECT wudf_define('twice', '(module (func (export \"twice\") "
-              "(param i32) (result i32) (i32.mul (local.get 0) (i32.const "
-              "2)) (oops)))', 'wat')");
+  r = run(db,
+          "SELECT wudf_define('twice', '(module (func (export \"twice\") "
+          "(param i32) (result i32) (i32.mul (local.get 0) (i32.const "
+          "2)) (oops)))', 'wat')");
   CHECK(err_has(r, SQLITE_ERROR, "twice.wat:1:"));
-  CHECK(err_has(run(db, "SELECT wudf_define('f', 'int g(void) { return 1; }', "
-                        "'c')"),
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('f', 'int g(void) { return 1; }', "
+                    "'c')"),
                 SQLITE_ERROR, "does not compile"));
   CHECK(err_has(run(db, "SELECT wudf_define('f', 'x', 'cobol')"), SQLITE_ERROR,
                 "unknown language 'cobol'"));
@@ -280,15 +287,16 @@ static void test_compile_errors(void) {
                 "not a valid function name"));
   CHECK(err_has(run(db, "SELECT wudf_define('wudf_define', 'x', 'c')"),
                 SQLITE_ERROR, "not a valid function name"));
-  CHECK(err_has(run(db, "SELECT wudf_define('f', x'0061736d01000000ff', "
-                        "'wasm')"),
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('f', x'0061736d01000000ff', "
+                    "'wasm')"),
                 SQLITE_ERROR, "wudf_define: f: "));
-  CHECK(err_has(run(db, "SELECT wudf_define('f', x'00', 'wasm')"),
-                SQLITE_ERROR, "wudf_define: f: "));
+  CHECK(err_has(run(db, "SELECT wudf_define('f', x'00', 'wasm')"), SQLITE_ERROR,
+                "wudf_define: f: "));
   /* Nothing was registered or stored by the failures. */
   CHECK(ok_eq(run(db, "SELECT count(*) FROM wudf_functions"), "0"));
-  CHECK(err_has(run(db, "SELECT bad(1)"), SQLITE_ERROR,
-                "no such function: bad"));
+  CHECK(
+      err_has(run(db, "SELECT bad(1)"), SQLITE_ERROR, "no such function: bad"));
   sqlite3_close(db);
 }
 
@@ -325,23 +333,27 @@ static void test_call_errors(void) {
                 "unknown setting 'NULL'"));
   CHECK(err_has(run(db, "SELECT wudf_undefine(NULL)"), SQLITE_ERROR,
                 "no function named 'NULL'"));
-  CHECK(err_has(run(db, "SELECT wudf_define('f', zeroblob(100000000), "
-                        "'wasm')"),
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('f', zeroblob(100000000), "
+                    "'wasm')"),
                 SQLITE_ERROR, "the limit is"));
   /* No arguments, and the most there may be. */
-  CHECK(ok_eq(run(db, "SELECT wudf_define('seven', 'int seven(void) { "
-                      "return 7; }', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('seven', 'int seven(void) { "
+                  "return 7; }', 'c')"),
               "seven() -> int32"));
   CHECK(ok_eq(run(db, "SELECT seven()"), "7"));
-  CHECK(ok_eq(run(db, "SELECT wudf_define('p16', 'int p16(int a, int b, int "
-                      "c, int d, int e, int f, int g, int h, int i, int j, "
-                      "int k, int l, int m, int n, int o, int p) { return a "
-                      "+ p; }', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('p16', 'int p16(int a, int b, int "
+                  "c, int d, int e, int f, int g, int h, int i, int j, "
+                  "int k, int l, int m, int n, int o, int p) { return a "
+                  "+ p; }', 'c')"),
               "p16(int32, int32, int32, int32, int32, int32, int32, int32, "
               "int32, int32, int32, int32, int32, int32, int32, int32) -> "
               "int32"));
-  CHECK(ok_eq(run(db, "SELECT p16(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
-                      "14, 15, 16)"),
+  CHECK(ok_eq(run(db,
+                  "SELECT p16(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, "
+                  "14, 15, 16)"),
               "17"));
   sqlite3_close(db);
 }
@@ -363,7 +375,8 @@ static void test_hostile(void) {
   } cases[] = {
       {"SELECT spin(1)", "spin.c: calling 'spin': time limit exceeded"},
       {"SELECT blowup(1)", "blowup.c: calling 'blowup': "},
-      {"SELECT deep(100000000)", "deep.c: calling 'deep': call stack exhausted"},
+      {"SELECT deep(100000000)",
+       "deep.c: calling 'deep': call stack exhausted"},
       {"SELECT div0(1, 0)", "div0.c: calling 'div0': integer divide by zero"},
   };
   for (int round = 0; round < 2; round++) {
@@ -444,8 +457,9 @@ static void test_reopen(void) {
   sqlite3_open(":memory:", &db);
   run(db, "ATTACH '%q/reopen.db' AS r", g_tmp);
   CHECK(ok_eq(run(db, "UPDATE r.wudf_functions_def SET source = NULL"), ""));
-  CHECK(ok_eq(run(db, "SELECT count(*) FROM r.wudf_functions_def WHERE "
-                      "source IS NULL AND length(wasm) > 0"),
+  CHECK(ok_eq(run(db,
+                  "SELECT count(*) FROM r.wudf_functions_def WHERE "
+                  "source IS NULL AND length(wasm) > 0"),
               "3"));
   sqlite3_close(db);
   db = open_db("reopen");
@@ -456,9 +470,10 @@ static void test_reopen(void) {
   CHECK(ok_eq(run(db, "SELECT div0(10, 5)"), "2"));
   CHECK(ok_eq(run(db, "SELECT coalesce2(NULL, 5)"), "5"));
   CHECK(ok_eq(run(db, "SELECT count_vowels('Education')"), "5"));
-  CHECK(ok_eq(run(db, "SELECT group_concat(f, ' ') FROM (SELECT name || "
-                      "':' || lang || ':' || deterministic AS f FROM "
-                      "wudf_functions ORDER BY name)"),
+  CHECK(ok_eq(run(db,
+                  "SELECT group_concat(f, ' ') FROM (SELECT name || "
+                  "':' || lang || ':' || deterministic AS f FROM "
+                  "wudf_functions ORDER BY name)"),
               "coalesce2:c:1 count_vowels:wat:1 div0:c:1"));
   /* Limits are per connection: back to the defaults. */
   CHECK(ok_eq(run(db, "SELECT wudf_config('timeout_ms')"), "1000"));
@@ -475,8 +490,9 @@ static void test_reopen(void) {
                 "no such function: div0"));
   CHECK(ok_eq(run(db, "SELECT count(*) FROM wudf_functions_def"), "2"));
   /* A stored module that no longer loads: the function says why. */
-  CHECK(ok_eq(run(db, "UPDATE wudf_functions_def SET wasm = x'0061736d' "
-                      "WHERE name = 'coalesce2' RETURNING 1"),
+  CHECK(ok_eq(run(db,
+                  "UPDATE wudf_functions_def SET wasm = x'0061736d' "
+                  "WHERE name = 'coalesce2' RETURNING 1"),
               "1"));
   sqlite3_close(db);
   db = open_db("reopen");
@@ -486,8 +502,9 @@ static void test_reopen(void) {
   }
   CHECK(err_has(run(db, "SELECT coalesce2(1, 2)"), SQLITE_ERROR,
                 "coalesce2(): the stored definition could not be loaded"));
-  CHECK(ok_eq(run(db, "SELECT error IS NOT NULL FROM wudf_functions WHERE "
-                      "name = 'coalesce2'"),
+  CHECK(ok_eq(run(db,
+                  "SELECT error IS NOT NULL FROM wudf_functions WHERE "
+                  "name = 'coalesce2'"),
               "1"));
   CHECK(ok_eq(run(db, "SELECT count_vowels('aeiou')"), "5"));
   sqlite3_close(db);
@@ -505,8 +522,9 @@ static void test_directonly(void) {
   CHECK(ok_eq(run(db, "INSERT INTO t VALUES (10), (20)"), ""));
   CHECK(ok_eq(run(db, "CREATE VIEW v AS SELECT div0(x, 2) AS y FROM t"), ""));
   CHECK(ok_eq(run(db, "CREATE TABLE log(y)"), ""));
-  CHECK(ok_eq(run(db, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO "
-                      "log VALUES (div0(new.x, 2)); END"),
+  CHECK(ok_eq(run(db,
+                  "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO "
+                  "log VALUES (div0(new.x, 2)); END"),
               ""));
   sqlite3_close(db);
   db = open_db("direct");
@@ -522,8 +540,9 @@ static void test_directonly(void) {
   /* The same function from top-level SQL works. */
   CHECK(ok_eq(run(db, "SELECT sum(div0(x, 2)) FROM t"), "15"));
   /* So do the extension's own functions, and not from a view. */
-  CHECK(ok_eq(run(db, "CREATE VIEW cfg AS SELECT wudf_config('timeout_ms', "
-                      "1) AS c"),
+  CHECK(ok_eq(run(db,
+                  "CREATE VIEW cfg AS SELECT wudf_config('timeout_ms', "
+                  "1) AS c"),
               ""));
   CHECK(err_has(run(db, "SELECT * FROM cfg"), SQLITE_ERROR,
                 "unsafe use of wudf_config()"));
@@ -540,8 +559,9 @@ static void test_deterministic(void) {
   }
   CHECK(define_ok(db, "div0", "div0.c"));
   CHECK(define_ok(db, "now_ms", "now_ms.c"));
-  CHECK(ok_eq(run(db, "SELECT group_concat(f) FROM (SELECT name || '=' || "
-                      "deterministic AS f FROM wudf_functions ORDER BY name)"),
+  CHECK(ok_eq(run(db,
+                  "SELECT group_concat(f) FROM (SELECT name || '=' || "
+                  "deterministic AS f FROM wudf_functions ORDER BY name)"),
               "div0=1,now_ms=0"));
   CHECK(ok_eq(run(db, "CREATE TABLE t(x INTEGER)"), ""));
   CHECK(err_has(run(db, "CREATE INDEX bad ON t(now_ms(x))"), SQLITE_ERROR,
@@ -554,13 +574,14 @@ static void test_deterministic(void) {
    * DIRECTONLY: wudf functions never run from a schema. */
   CHECK(err_has(run(db, "CREATE INDEX good ON t(div0(x, 1))"), SQLITE_ERROR,
                 "unsafe use of div0()"));
-  CHECK(err_has(run(db, "CREATE TABLE g(x, y AS (div0(x, 1)))"),
-                SQLITE_ERROR, "unsafe use of div0()"));
+  CHECK(err_has(run(db, "CREATE TABLE g(x, y AS (div0(x, 1)))"), SQLITE_ERROR,
+                "unsafe use of div0()"));
   /* Deterministic with constant arguments: SQLite may evaluate it once per
    * statement. A clock is read on every row. */
-  CHECK(ok_eq(run(db, "SELECT count(DISTINCT div0(8, 2)) FROM (WITH "
-                      "RECURSIVE c(v) AS (SELECT 1 UNION ALL SELECT v + 1 "
-                      "FROM c WHERE v < 100) SELECT v FROM c)"),
+  CHECK(ok_eq(run(db,
+                  "SELECT count(DISTINCT div0(8, 2)) FROM (WITH "
+                  "RECURSIVE c(v) AS (SELECT 1 UNION ALL SELECT v + 1 "
+                  "FROM c WHERE v < 100) SELECT v FROM c)"),
               "1"));
   sqlite3_close(db);
 }
@@ -572,25 +593,29 @@ static void test_redefine(void) {
     g_failed_checks++;
     return;
   }
-  CHECK(ok_eq(run(db, "SELECT wudf_define('f', 'int f(int x) { return x + 1; "
-                      "}', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('f', 'int f(int x) { return x + 1; "
+                  "}', 'c')"),
               "f(int32) -> int32"));
   CHECK(ok_eq(run(db, "SELECT f(1)"), "2"));
-  CHECK(ok_eq(run(db, "SELECT wudf_define('f', 'int f(int x) { return x + 2; "
-                      "}', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('f', 'int f(int x) { return x + 2; "
+                  "}', 'c')"),
               "f(int32) -> int32"));
   CHECK(ok_eq(run(db, "SELECT f(1)"), "3"));
-  CHECK(ok_eq(run(db, "SELECT wudf_define('f', 'int f(int x, int y) { return "
-                      "x * y; }', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('f', 'int f(int x, int y) { return "
+                  "x * y; }', 'c')"),
               "f(int32, int32) -> int32"));
   CHECK(ok_eq(run(db, "SELECT f(6, 7)"), "42"));
   CHECK(err_has(run(db, "SELECT f(1)"), SQLITE_ERROR,
                 "wrong number of arguments to function f(): it takes 2"));
   CHECK(ok_eq(run(db, "SELECT count(*) FROM wudf_functions_def"), "1"));
   /* Deterministic name, clock-reading code. */
-  CHECK(err_has(run(db, "SELECT wudf_define('f', '#include <time.h>\nint "
-                        "f(int x, int y) { return (int)time(0) + x + y; }', "
-                        "'c')"),
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('f', '#include <time.h>\nint "
+                    "f(int x, int y) { return (int)time(0) + x + y; }', "
+                    "'c')"),
                 SQLITE_ERROR, "is registered as deterministic"));
   CHECK(ok_eq(run(db, "SELECT f(6, 7)"), "42"));
   /* Case-insensitive, like SQL function names. */
@@ -598,8 +623,9 @@ static void test_redefine(void) {
   CHECK(ok_eq(run(db, "SELECT wudf_undefine('F')"), "1"));
   CHECK(err_has(run(db, "SELECT f(2, 3)"), SQLITE_ERROR, "not defined"));
   CHECK(ok_eq(run(db, "SELECT count(*) FROM wudf_functions"), "0"));
-  CHECK(ok_eq(run(db, "SELECT wudf_define('f', 'int f(int x, int y) { return "
-                      "x - y; }', 'c')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('f', 'int f(int x, int y) { return "
+                  "x - y; }', 'c')"),
               "f(int32, int32) -> int32"));
   CHECK(ok_eq(run(db, "SELECT f(2, 3)"), "-1"));
   sqlite3_close(db);
@@ -612,9 +638,10 @@ static void test_wat_wasm(void) {
     g_failed_checks++;
     return;
   }
-  CHECK(ok_eq(run(db, "SELECT wudf_define('twice', '(module (func (export "
-                      "\"twice\") (param i64) (result i64) (i64.mul "
-                      "(local.get 0) (i64.const 2))))', 'wat')"),
+  CHECK(ok_eq(run(db,
+                  "SELECT wudf_define('twice', '(module (func (export "
+                  "\"twice\") (param i64) (result i64) (i64.mul "
+                  "(local.get 0) (i64.const 2))))', 'wat')"),
               "twice(int64) -> int64"));
   CHECK(ok_eq(run(db, "SELECT twice(21)"), "42"));
   CHECK(ok_eq(define(db, "count_vowels", "count_vowels.wat", "wat",
@@ -636,17 +663,21 @@ static void test_wat_wasm(void) {
     return;
   }
   run(db2, "ATTACH '%q/watwasm.db' AS w", g_tmp);
-  CHECK(ok_eq(run(db2, "SELECT wudf_define('twice', (SELECT wasm FROM "
-                       "w.wudf_functions_def WHERE name = 'twice'), 'wasm')"),
+  CHECK(ok_eq(run(db2,
+                  "SELECT wudf_define('twice', (SELECT wasm FROM "
+                  "w.wudf_functions_def WHERE name = 'twice'), 'wasm')"),
               "twice(int64) -> int64"));
   CHECK(ok_eq(run(db2, "SELECT twice(5)"), "10"));
-  CHECK(err_has(run(db2, "SELECT wudf_define('thrice', (SELECT wasm FROM "
-                         "w.wudf_functions_def WHERE name = 'twice'), "
-                         "'wasm')"),
-                SQLITE_ERROR, "the module has no UDF named 'thrice' (its "
-                              "UDFs: twice"));
-  CHECK(ok_eq(run(db2, "SELECT lang || ' ' || (source IS NULL) FROM "
-                       "main.wudf_functions_def"),
+  CHECK(err_has(run(db2,
+                    "SELECT wudf_define('thrice', (SELECT wasm FROM "
+                    "w.wudf_functions_def WHERE name = 'twice'), "
+                    "'wasm')"),
+                SQLITE_ERROR,
+                "the module has no UDF named 'thrice' (its "
+                "UDFs: twice"));
+  CHECK(ok_eq(run(db2,
+                  "SELECT lang || ' ' || (source IS NULL) FROM "
+                  "main.wudf_functions_def"),
               "wasm 1"));
   sqlite3_close(db2);
 }
@@ -713,11 +744,12 @@ static void test_interrupt(void) {
   CHECK(define_ok(db, "spin", "spin.c"));
   double s = 0;
   /* Between rows: SQLite stops the statement at the next row. */
-  result r = run_interrupted(
-      db, 200, sqlite3_interrupt,
-      "SELECT sum(slow(20 + v - v)) FROM (WITH RECURSIVE c(v) AS (SELECT 1 UNION ALL "
-      "SELECT v + 1 FROM c WHERE v < 100000) SELECT v FROM c)",
-      &s);
+  result r =
+      run_interrupted(db, 200, sqlite3_interrupt,
+                      "SELECT sum(slow(20 + v - v)) FROM (WITH RECURSIVE c(v) "
+                      "AS (SELECT 1 UNION ALL "
+                      "SELECT v + 1 FROM c WHERE v < 100000) SELECT v FROM c)",
+                      &s);
   CHECK(err_has(r, SQLITE_INTERRUPT, "interrupted"));
   CHECK(s < 1.5);
   fprintf(stderr, "  interrupted between rows after %.3f s\n", s);
@@ -772,8 +804,9 @@ static void test_double_load(void) {
     return;
   }
   CHECK(ok_eq(run(db, "SELECT div0(8, 2)"), "4"));
-  CHECK(err_has(run(db, "SELECT wudf_define('g', 'int g(int x) { return x; "
-                        "}', 'c')"),
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('g', 'int g(int x) { return x; "
+                    "}', 'c')"),
                 SQLITE_READONLY, "wudf_functions_def"));
   CHECK(err_has(run(db, "SELECT g(1)"), SQLITE_ERROR, "g()"));
   sqlite3_close(db);
