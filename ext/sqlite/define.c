@@ -26,6 +26,23 @@ bool wsq_name_ok(const char *name) {
   return true;
 }
 
+/* Whether `name` is a function SQLite already has (built-in, or another
+ * extension's): preparing a call tells, whatever the argument count. A
+ * name that is not an identifier (a keyword) counts as taken. Defining it
+ * would change what existing SQL means, and a database file could use
+ * that to put its own code behind upper() or json(). */
+bool wsq_name_taken(sqlite3 *db, const char *name) {
+  char *sql = sqlite3_mprintf("SELECT %s()", name);
+  if (!sql) return true;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  bool taken = rc == SQLITE_OK ||
+               strncmp(sqlite3_errmsg(db), "no such function", 16) != 0;
+  sqlite3_finalize(st);
+  sqlite3_free(sql);
+  return taken;
+}
+
 typedef struct lang_info {
   const char *name;
   wudf_lang lang;
@@ -226,7 +243,8 @@ typedef struct define_args {
   int source_len;
 } define_args;
 
-static char *read_define_args(int argc, sqlite3_value **argv, define_args *a) {
+static char *read_define_args(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv, define_args *a) {
   if (sqlite3_value_type(argv[0]) != SQLITE_TEXT)
     return sqlite3_mprintf("wudf_define: the name must be TEXT");
   a->name = (const char *)sqlite3_value_text(argv[0]);
@@ -235,6 +253,13 @@ static char *read_define_args(int argc, sqlite3_value **argv, define_args *a) {
         "wudf_define: '%s' is not a valid function name (letters, digits "
         "and _, not starting with a digit nor with wudf_, at most %d bytes)",
         a->name ? a->name : "", WUDF_MAX_UDF_NAME - 1);
+  if (!wsq_func_find(sqlite3_user_data(ctx), a->name) &&
+      wsq_name_taken(sqlite3_context_db_handle(ctx), a->name))
+    return sqlite3_mprintf(
+        "wudf_define: %s() is already an SQL function of "
+        "this connection (built-in or from another "
+        "extension)",
+        a->name);
   a->lang = (const char *)sqlite3_value_text(argv[2]);
   if (!lang_find(a->lang))
     return sqlite3_mprintf(
@@ -302,7 +327,7 @@ void wsq_define_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   wsq_conn *c = sqlite3_user_data(ctx);
   define_args a;
   memset(&a, 0, sizeof a);
-  char *msg = read_define_args(argc, argv, &a);
+  char *msg = read_define_args(ctx, argc, argv, &a);
   if (msg) {
     result_error(ctx, SQLITE_ERROR, msg);
     return;

@@ -89,6 +89,8 @@ static int load_row(wsq_conn *c, sqlite3_stmt *st) {
   int len = sqlite3_column_bytes(st, 2);
   const char *signature = (const char *)sqlite3_column_text(st, 3);
   if (!name || !lang || !signature || !wsq_name_ok(name)) return SQLITE_OK;
+  /* Never put stored code behind a function the connection already has. */
+  if (wsq_name_taken(c->db, name)) return SQLITE_OK;
   wsq_def def;
   char *msg = NULL;
   int rc = wsq_def_load(c, name, lang, wasm ? wasm : "", (size_t)len, signature,

@@ -103,6 +103,7 @@ int wsq_def_compile(wsq_conn *c, const char *name, const char *lang,
                     const char *source, size_t len, void **wasm,
                     size_t *wasm_len, char **errmsg);
 bool wsq_name_ok(const char *name);
+bool wsq_name_taken(sqlite3 *db, const char *name);
 void wsq_define_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void wsq_undefine_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 

@@ -337,6 +337,15 @@ static void test_call_errors(void) {
                     "SELECT wudf_define('f', zeroblob(100000000), "
                     "'wasm')"),
                 SQLITE_ERROR, "the limit is"));
+  /* SQLite's own functions (and other extensions') stay what they are. */
+  CHECK(err_has(run(db,
+                    "SELECT wudf_define('upper', 'int upper(int x) { "
+                    "return x; }', 'c')"),
+                SQLITE_ERROR, "upper() is already an SQL function"));
+  CHECK(err_has(run(db, "SELECT wudf_define('sum', 'x', 'c')"), SQLITE_ERROR,
+                "sum() is already an SQL function"));
+  CHECK(err_has(run(db, "SELECT wudf_define('select', 'x', 'c')"), SQLITE_ERROR,
+                "select() is already an SQL function"));
   /* No arguments, and the most there may be. */
   CHECK(ok_eq(run(db,
                   "SELECT wudf_define('seven', 'int seven(void) { "
@@ -489,6 +498,24 @@ static void test_reopen(void) {
   CHECK(err_has(run(db, "SELECT div0(1, 1)"), SQLITE_ERROR,
                 "no such function: div0"));
   CHECK(ok_eq(run(db, "SELECT count(*) FROM wudf_functions_def"), "2"));
+  /* A stored definition named like a built-in is not registered: the
+   * database cannot put its code behind upper(). */
+  CHECK(ok_eq(run(db,
+                  "INSERT INTO wudf_functions_def SELECT 'upper', lang, "
+                  "NULL, wasm, 'upper(utf8) -> utf8' FROM "
+                  "wudf_functions_def WHERE name = 'count_vowels'"),
+              ""));
+  sqlite3_close(db);
+  db = open_db("reopen");
+  if (!db) {
+    g_failed_checks++;
+    return;
+  }
+  CHECK(ok_eq(run(db, "SELECT upper('abc')"), "ABC"));
+  CHECK(ok_eq(run(db,
+                  "SELECT count(*) FROM wudf_functions WHERE name = "
+                  "'upper'"),
+              "0"));
   /* A stored module that no longer loads: the function says why. */
   CHECK(ok_eq(run(db,
                   "UPDATE wudf_functions_def SET wasm = x'0061736d' "
