@@ -119,7 +119,13 @@ static int check_args(sqlite3_context *ctx, const wsq_func *f, int argc,
       error_msg(ctx, SQLITE_MISMATCH, msg);
       return -1;
     }
-    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) has_null = 1;
+    int t = sqlite3_value_type(argv[i]);
+    if (t == SQLITE_NULL) has_null = 1;
+    /* Converting to UTF-8 (a UTF-16 database) may run out of memory. */
+    if (t == SQLITE_TEXT && !sqlite3_value_text(argv[i])) {
+      sqlite3_result_error_nomem(ctx);
+      return -1;
+    }
   }
   return has_null && !f->def.sig.sees_nulls;
 }

@@ -243,41 +243,60 @@ typedef struct define_args {
   int source_len;
 } define_args;
 
-static char *read_define_args(sqlite3_context *ctx, int argc,
-                              sqlite3_value **argv, define_args *a) {
-  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT)
-    return sqlite3_mprintf("wudf_define: the name must be TEXT");
-  a->name = (const char *)sqlite3_value_text(argv[0]);
-  if (!a->name || !wsq_name_ok(a->name))
-    return sqlite3_mprintf(
-        "wudf_define: '%s' is not a valid function name (letters, digits "
-        "and _, not starting with a digit nor with wudf_, at most %d bytes)",
-        a->name ? a->name : "", WUDF_MAX_UDF_NAME - 1);
+/* Sets *msg (NULL when out of memory) and returns SQLITE_ERROR. */
+static int args_error(char **msg, char *text) {
+  *msg = text;
+  return SQLITE_ERROR;
+}
+
+static int read_name(sqlite3_context *ctx, sqlite3_value *v, define_args *a,
+                     char **msg) {
+  if (sqlite3_value_type(v) != SQLITE_TEXT)
+    return args_error(msg,
+                      sqlite3_mprintf("wudf_define: the name must be TEXT"));
+  a->name = (const char *)sqlite3_value_text(v);
+  if (!a->name) return args_error(msg, NULL);
+  if (!wsq_name_ok(a->name))
+    return args_error(
+        msg, sqlite3_mprintf("wudf_define: '%s' is not a valid function name "
+                             "(letters, digits and _, not starting with a "
+                             "digit nor with wudf_, at most %d bytes)",
+                             a->name, WUDF_MAX_UDF_NAME - 1));
   if (!wsq_func_find(sqlite3_user_data(ctx), a->name) &&
       wsq_name_taken(sqlite3_context_db_handle(ctx), a->name))
-    return sqlite3_mprintf(
-        "wudf_define: %s() is already an SQL function of "
-        "this connection (built-in or from another "
-        "extension)",
-        a->name);
+    return args_error(
+        msg, sqlite3_mprintf("wudf_define: %s() is already an SQL function of "
+                             "this connection (built-in or from another "
+                             "extension)",
+                             a->name));
+  return SQLITE_OK;
+}
+
+/* SQLITE_OK, or SQLITE_ERROR with the message in *msg (NULL when out of
+ * memory). */
+static int read_define_args(sqlite3_context *ctx, int argc,
+                            sqlite3_value **argv, define_args *a, char **msg) {
+  if (read_name(ctx, argv[0], a, msg) != SQLITE_OK) return SQLITE_ERROR;
   a->lang = (const char *)sqlite3_value_text(argv[2]);
   if (!lang_find(a->lang))
-    return sqlite3_mprintf(
-        "wudf_define: %s: unknown language '%s' (c, c++, wat or wasm)", a->name,
-        a->lang ? a->lang : "NULL");
+    return args_error(
+        msg, sqlite3_mprintf("wudf_define: %s: unknown language '%s' (c, c++, "
+                             "wat or wasm)",
+                             a->name, a->lang ? a->lang : "NULL"));
   int t = sqlite3_value_type(argv[1]);
   if (t != SQLITE_TEXT && t != SQLITE_BLOB)
-    return sqlite3_mprintf(
-        "wudf_define: %s: the source must be TEXT or a "
-        "BLOB",
-        a->name);
+    return args_error(msg, sqlite3_mprintf("wudf_define: %s: the source must "
+                                           "be TEXT or a BLOB",
+                                           a->name));
   a->source = t == SQLITE_BLOB ? sqlite3_value_blob(argv[1])
                                : (const void *)sqlite3_value_text(argv[1]);
   a->source_len = sqlite3_value_bytes(argv[1]);
   a->signature = NULL;
-  if (argc > 3 && sqlite3_value_type(argv[3]) != SQLITE_NULL)
+  if (argc > 3 && sqlite3_value_type(argv[3]) != SQLITE_NULL) {
     a->signature = (const char *)sqlite3_value_text(argv[3]);
-  return NULL;
+    if (!a->signature) return args_error(msg, NULL);
+  }
+  return SQLITE_OK;
 }
 
 static bool lang_is_wasm(const char *lang) {
@@ -313,8 +332,9 @@ static int define_install(wsq_conn *c, const define_args *a, wsq_def *def,
   return SQLITE_OK;
 }
 
+/* Sets the error `rc`; a NULL message means memory ran out. */
 static void result_error(sqlite3_context *ctx, int rc, char *msg) {
-  if (rc == SQLITE_NOMEM && !msg) {
+  if (rc == SQLITE_NOMEM || !msg) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
@@ -327,8 +347,8 @@ void wsq_define_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   wsq_conn *c = sqlite3_user_data(ctx);
   define_args a;
   memset(&a, 0, sizeof a);
-  char *msg = read_define_args(ctx, argc, argv, &a);
-  if (msg) {
+  char *msg = NULL;
+  if (read_define_args(ctx, argc, argv, &a, &msg) != SQLITE_OK) {
     result_error(ctx, SQLITE_ERROR, msg);
     return;
   }
