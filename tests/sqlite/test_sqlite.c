@@ -916,6 +916,56 @@ static void test_garbage_modules(void) {
   sqlite3_close(db);
 }
 
+/* Connections in threads of their own, calling and trapping at once. */
+typedef struct worker {
+  int index, ok, traps;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  sqlite3 *db = open_db("threads");
+  if (!db) return NULL;
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt *st = NULL;
+  sqlite3_prepare_v2(db, "SELECT div0(?1, ?2)", -1, &st, NULL);
+  for (int i = 0; i < 2000; i++) {
+    bool trap = i % 10 == w->index;
+    sqlite3_bind_int(st, 1, i * 6);
+    sqlite3_bind_int(st, 2, trap ? 0 : 3);
+    int rc = sqlite3_step(st);
+    if (trap && rc == SQLITE_ERROR) w->traps++;
+    if (!trap && rc == SQLITE_ROW && sqlite3_column_int(st, 0) == i * 2)
+      w->ok++;
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return NULL;
+}
+
+static void test_threads(void) {
+  remove_db("threads");
+  sqlite3 *db = open_db("threads");
+  if (!db) {
+    g_failed_checks++;
+    return;
+  }
+  CHECK(define_ok(db, "div0", "div0.c"));
+  sqlite3_close(db);
+  enum { N = 4 };
+  pthread_t th[N];
+  worker w[N];
+  for (int i = 0; i < N; i++) {
+    w[i] = (worker){i, 0, 0};
+    pthread_create(&th[i], NULL, work, &w[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    CHECK(w[i].ok == 1800);
+    CHECK(w[i].traps == 200);
+  }
+}
+
 typedef struct test_case {
   const char *name;
   void (*fn)(void);
@@ -938,6 +988,7 @@ static const test_case k_tests[] = {
     {"interrupt", test_interrupt},
     {"double_load", test_double_load},
     {"garbage_modules", test_garbage_modules},
+    {"threads", test_threads},
 };
 
 int main(int argc, char **argv) {
