@@ -163,7 +163,8 @@ clean:
 
 # ---- SQLite extension (ext/sqlite, docs/sqlite.md) ------------------------
 # build/ext/sqlite/wudf.so: a loadable extension (sqlite3_wudf_init) with
-# libwudf linked in statically and every symbol but the entry point hidden.
+# libwudf linked in statically and every symbol hidden but the entry point
+# and sqlite3_wudf_interrupt (ext/sqlite/sqlite3_wudf.h).
 # nodelete: sqlite3_close() dlcloses extensions, and libwudf's signal
 # handlers must never point into unmapped code.
 SQLITE_EXT_SRC := $(sort $(wildcard ext/sqlite/*.c))
