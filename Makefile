@@ -48,6 +48,9 @@ help:
 	@echo "make bench-batch MAP/FILTER over Arrow columns, sandboxed vs native"
 	@echo "make bench      wudf vs native C, V8, DuckDB and pandas (~11 min);"
 	@echo "                writes docs/performance.md (COMPARE_ARGS: options)"
+	@echo "make sqlite-ext the SQLite extension, $(BUILD)/ext/sqlite/wudf.so"
+	@echo "make sqlite-test its tests (docs/sqlite.md; part of make check)"
+	@echo "make bench-sqlite SQLite: wudf UDF vs SQL vs native C over 1M rows"
 	@echo "make format     clang-format every C file"
 	@echo "make python-test  the Python package's tests (venv in $(VENV))"
 	@echo "make bench-python the Python package beside numpy, pandas, DuckDB, Wasmtime"
@@ -190,3 +193,50 @@ $(VENV)/.requirements-bench: python/requirements-bench.txt $(VENV)/.requirements
 
 bench-python: python-venv $(VENV)/.requirements-bench
 	$(VENV)/bin/python python/bench/bench.py $(BENCH_PYTHON_ARGS)
+
+# ---- SQLite extension (ext/sqlite, docs/sqlite.md) ------------------------
+# build/ext/sqlite/wudf.so: a loadable extension (sqlite3_wudf_init) with
+# libwudf linked in statically and every symbol hidden but the entry point
+# and sqlite3_wudf_interrupt (ext/sqlite/sqlite3_wudf.h).
+# nodelete: sqlite3_close() dlcloses extensions, and libwudf's signal
+# handlers must never point into unmapped code.
+SQLITE_EXT_SRC := $(sort $(wildcard ext/sqlite/*.c))
+SQLITE_EXT_OBJ := $(SQLITE_EXT_SRC:%.c=$(BUILD)/%.o)
+SQLITE_EXT_LD  := -shared -Wl,-z,nodelete -Wl,--exclude-libs,ALL -Wl,-z,defs
+
+$(SQLITE_EXT_OBJ): CPPFLAGS += -DWSQ_INCLUDE_DIR='"$(abspath include)"'
+
+$(BUILD)/ext/sqlite/wudf.so: $(SQLITE_EXT_OBJ) $(BUILD)/libwudf.a
+	$(CC) $(SQLITE_EXT_LD) $(LDFLAGS) -o $@ $(SQLITE_EXT_OBJ) $(BUILD)/libwudf.a $(LDLIBS)
+
+# The benchmark's build adds a native C function (bench only).
+$(BUILD)/ext/sqlite/bench/%.o: ext/sqlite/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DWSQ_INCLUDE_DIR='"$(abspath include)"' -DWSQ_BENCH \
+	  $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/ext/sqlite/wudf_bench.so: $(SQLITE_EXT_SRC:ext/sqlite/%.c=$(BUILD)/ext/sqlite/bench/%.o) \
+  $(BUILD)/tests/sqlite/bench_native.o $(BUILD)/libwudf.a
+	$(CC) $(SQLITE_EXT_LD) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libwudf.a $(LDLIBS)
+
+$(BUILD)/tests/sqlite/bench_native.o: CPPFLAGS += -Iext/sqlite
+
+$(BUILD)/tests/sqlite/test_sqlite: $(BUILD)/tests/sqlite/test_sqlite.o $(BUILD)/ext/sqlite/wudf.so
+	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3 $(LDLIBS)
+
+$(BUILD)/tests/sqlite/bench_sqlite: $(BUILD)/tests/sqlite/bench_sqlite.o
+	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3 $(LDLIBS)
+
+.PHONY: sqlite-ext sqlite-test bench-sqlite
+sqlite-ext: $(BUILD)/ext/sqlite/wudf.so
+
+sqlite-test: $(BUILD)/ext/sqlite/wudf.so $(BUILD)/tests/sqlite/test_sqlite
+	./tests/sqlite/run.sh $(BUILD)
+
+bench-sqlite: deps
+	$(MAKE) $(BUILD)/ext/sqlite/wudf_bench.so $(BUILD)/tests/sqlite/bench_sqlite
+	$(BUILD)/tests/sqlite/bench_sqlite $(BUILD)/ext/sqlite/wudf_bench.so $(BENCH_ARGS)
+
+check: sqlite-test
+
+-include $(SQLITE_EXT_OBJ:.o=.d)

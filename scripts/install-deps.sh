@@ -7,7 +7,8 @@ set -eu
 
 PACKAGES="build-essential wabt clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
-  libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3"
+  libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3
+  libsqlite3-dev sqlite3"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -1,0 +1,30 @@
+;; A foreign module without a wudf.udfs section: its signature is declared
+;; by wudf_define's fourth argument.
+(module
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 1024))
+  (func (export "wudf_reset") (global.set $top (i32.const 1024)))
+  (func (export "wudf_alloc") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $top))
+    (global.set $top (i32.add (local.get $p) (local.get $size)))
+    (if (i32.gt_u (global.get $top) (i32.shl (memory.size) (i32.const 16)))
+      (then (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1))
+        (then (return (i32.const 0))))))
+    (local.get $p))
+  (func (export "count_vowels") (param $p i32) (param $n i32) (result i32)
+    (local $i i32) (local $count i32) (local $c i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $c (i32.or (i32.load8_u (i32.add (local.get $p) (local.get $i)))
+                              (i32.const 0x20)))
+        (if (i32.or (i32.or (i32.eq (local.get $c) (i32.const 0x61))
+                            (i32.eq (local.get $c) (i32.const 0x65)))
+                    (i32.or (i32.or (i32.eq (local.get $c) (i32.const 0x69))
+                                    (i32.eq (local.get $c) (i32.const 0x6f)))
+                            (i32.eq (local.get $c) (i32.const 0x75))))
+          (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $count)))
