@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs the Debian (bookworm) packages wudf needs to build and test.
 # Idempotent: when every package is already installed it does nothing and
-# touches no network. Runs apt-get as root, through sudo when not root, and
+# touches no network. PostgreSQL 15 and its server headers are for
+# ext/postgres (make postgres-test, make bench-postgres). Runs apt-get as root, through sudo when not root, and
 # otherwise prints the command to run.
 set -eu
 
 PACKAGES="build-essential wabt clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
-  libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3"
+  libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3
+  postgresql-15 postgresql-server-dev-15"
 
 missing=""
 for pkg in $PACKAGES; do
