@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs the Debian (bookworm) packages wudf needs to build and test.
 # Idempotent: when every package is already installed it does nothing and
-# touches no network. PostgreSQL 15 and its server headers are for
-# ext/postgres (make postgres-test, make bench-postgres). Runs apt-get as root, through sudo when not root, and
-# otherwise prints the command to run.
+# touches no network. Runs apt-get as root, through sudo when not root, and
+# otherwise prints the command to run. PostgreSQL 15 and its server headers
+# are for ext/postgres (make postgres-test, make bench-postgres).
 set -eu
 
 PACKAGES="build-essential wabt clang-19 lld-19 wasi-libc
