@@ -48,6 +48,8 @@ help:
 	@echo "make bench-batch MAP/FILTER over Arrow columns, sandboxed vs native"
 	@echo "make bench      wudf vs native C, V8, DuckDB and pandas (~11 min);"
 	@echo "                writes docs/performance.md (COMPARE_ARGS: options)"
+	@echo "make postgres-test  PostgreSQL extension tests (private server)"
+	@echo "make bench-postgres wasm_c vs SQL, PL/pgSQL and C in PostgreSQL"
 	@echo "make format     clang-format every C file"
 
 deps:
@@ -138,7 +140,7 @@ spectest: $(BUILD)/spectest
 test: deps
 	$(MAKE) check
 
-check: unit spectest
+check: unit spectest postgres-check
 
 asan: deps
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" check
@@ -157,3 +159,26 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SPEC_OBJ:.o=.d)
+
+# ---- PostgreSQL: LANGUAGE wasm_c and wasm (ext/postgres, docs/postgres.md) ----
+# The extension links build/libwudf.a; its tests start a private server.
+
+.PHONY: postgres postgres-test postgres-check bench-postgres
+
+postgres: lib
+	$(MAKE) -C ext/postgres
+
+postgres-test: deps
+	$(MAKE) lib
+	./ext/postgres/test.sh
+
+# In `make check`: run when the extension can be installed (root, or a
+# PostgreSQL whose directories are writable), else say why not.
+postgres-check: lib
+	@if [ "$$(id -u)" -eq 0 ] || [ -w "$$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir 2>/dev/null)" ]; then \
+	  ./ext/postgres/test.sh; \
+	else echo "postgres-check: skipped (installing the extension needs root)"; fi
+
+bench-postgres: deps
+	$(MAKE) lib
+	./ext/postgres/bench/run.sh

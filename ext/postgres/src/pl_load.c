@@ -87,6 +87,8 @@ format_diagnostics(const wudf_compile_result *r, StringInfo buf)
 		len = wudf_diagnostic_format(&d, NULL, 0);
 		text = palloc(len + 1);
 		wudf_diagnostic_format(&d, text, len + 1);
+		while (len > 0 && text[len - 1] == '\n')
+			text[--len] = '\0';
 		if (buf->len > 0)
 			appendStringInfoChar(buf, '\n');
 		appendStringInfoString(buf, text);
