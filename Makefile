@@ -172,11 +172,16 @@ postgres-test: deps
 	$(MAKE) lib
 	./ext/postgres/test.sh
 
-# In `make check`: run when the extension can be installed (root, or a
-# PostgreSQL whose directories are writable), else say why not.
+# In `make check`: run when PostgreSQL is there and the extension can be
+# installed (root, or a PostgreSQL whose directories are writable), else
+# say why not.
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
 postgres-check: lib
-	@if [ "$$(id -u)" -eq 0 ] || [ -w "$$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir 2>/dev/null)" ]; then \
-	  ./ext/postgres/test.sh; \
+	@if ! [ -x "$(PG_CONFIG)" ]; then \
+	  echo "postgres-check: skipped ($(PG_CONFIG) not found: make deps)"; \
+	elif [ "$$(id -u)" -eq 0 ] || [ -w "$$($(PG_CONFIG) --pkglibdir)" ]; then \
+	  PG_CONFIG=$(PG_CONFIG) ./ext/postgres/test.sh; \
 	else echo "postgres-check: skipped (installing the extension needs root)"; fi
 
 bench-postgres: deps
