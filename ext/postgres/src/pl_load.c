@@ -134,12 +134,12 @@ compile_cancellable(const WpgDef *def, wudf_compile_options *o,
 	wudf_cancel *cancel = NULL;
 	wudf_status st;
 
+	CHECK_FOR_INTERRUPTS();
 	st = wudf_cancel_new(&cancel, err);
 	if (st != WUDF_OK)
 		return st;
 	o->cancel = cancel;
 	wpg_set_cancel(cancel);
-	CHECK_FOR_INTERRUPTS();
 	st = wudf_compile(def->source, def->source_len, o, r, err);
 	wpg_set_cancel(NULL);
 	wudf_cancel_free(cancel);
