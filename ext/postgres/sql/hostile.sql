@@ -30,6 +30,27 @@ SELECT * FROM dblink_get_result('canceller') AS t(cancelled boolean);
 SELECT dblink_disconnect('canceller');
 SELECT ok(3);
 
+-- pg_terminate_backend ends the session running a loop, and only it.
+SELECT dblink_connect('victim',
+  format('host=%s port=%s dbname=%s user=%s',
+         current_setting('unix_socket_directories'), current_setting('port'),
+         current_database(), current_user));
+SELECT dblink_send_query('victim', 'SELECT spin(7)');
+DO $$
+BEGIN
+  FOR i IN 1 .. 100 LOOP
+    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                      WHERE query = 'SELECT spin(7)' AND state = 'active');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+WHERE query = 'SELECT spin(7)' AND state = 'active';
+SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT spin(7)';
+SELECT dblink_disconnect('victim');
+SELECT ok(3);
+
 -- Memory: the instance's memory is capped by wudf.memory_limit_mb.
 SET wudf.memory_limit_mb = 16;
 CREATE FUNCTION hog(integer) RETURNS integer
