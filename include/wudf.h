@@ -161,7 +161,8 @@ WUDF_API void wudf_error_format(wudf_error *err);
 /* ------------------------------------------------------------------------ */
 
 /* wudf's allocator: like realloc(ptr, size), and free(ptr) when size is 0
- * (returning NULL). Must be thread-safe. */
+ * (returning NULL). Must be thread-safe. wudf never asks it for 0 bytes
+ * but to free. */
 typedef void *(*wudf_realloc_fn)(void *user, void *ptr, size_t size);
 
 /* Who handles SIGSEGV and SIGBUS, which sandboxed code raises when it
@@ -188,20 +189,28 @@ typedef struct wudf_runtime_config {
 
 WUDF_API void wudf_runtime_config_init(wudf_runtime_config *config);
 
-/* Sets the process-wide settings. Call it once, before any other wudf call
- * (other than the *_init helpers); without it, the first call that needs
- * the runtime uses the defaults. A second call with the same settings
- * returns WUDF_OK; with other settings, or after the runtime started with
- * the defaults, WUDF_ERR_ARG. WUDF_ERR_SYSTEM if a signal handler cannot
- * be installed. Thread-safe. */
+/* Sets the process-wide settings and installs the signal handlers. Call it
+ * once, before any other wudf call (other than the *_init helpers);
+ * without it, the first call that needs the runtime uses the defaults (and
+ * the first allocation fixes the allocator). A second call with the same
+ * settings (0 and the default timer signal are the same) returns WUDF_OK;
+ * with other settings, or after the runtime started with other ones,
+ * WUDF_ERR_ARG naming the setting. WUDF_ERR_ARG too for a NULL config, a
+ * timer signal outside SIGRTMIN..SIGRTMAX or an unknown fault mode.
+ * WUDF_ERR_SYSTEM if a signal handler cannot be installed (the settings
+ * are then not fixed). Thread-safe. */
 WUDF_API wudf_status wudf_runtime_init(const wudf_runtime_config *config,
                                        wudf_error *err);
 
 /* In WUDF_FAULTS_HOST mode, the host's SIGSEGV/SIGBUS handler calls this
- * first with its own arguments. If the fault comes from sandboxed code it
- * does not return (the guarded call ends with its trap); otherwise it
- * returns false and the host handles the fault as it would have.
- * Async-signal-safe. */
+ * first with its own arguments (`siginfo` a siginfo_t *, `ucontext` the
+ * handler's third argument). If the fault comes from sandboxed code it
+ * does not return (the guarded call ends with its trap, and the thread's
+ * signal mask is restored from `ucontext`); otherwise it returns false and
+ * the host handles the fault as it would have. The host's handler must be
+ * installed with SA_SIGINFO | SA_ONSTACK (wudf gives each thread that
+ * runs sandboxed code an alternate signal stack), or stack exhaustion
+ * cannot be caught. Async-signal-safe. */
 WUDF_API bool wudf_runtime_handle_fault(int sig, void *siginfo, void *ucontext);
 
 /* Checks that wudf's signal handlers (the fault handlers in
@@ -210,21 +219,25 @@ WUDF_API bool wudf_runtime_handle_fault(int sig, void *siginfo, void *ucontext);
  * would see sandbox faults first. With `repair`, reinstalls them, keeping
  * the newer handler as the one faults that are not wudf's go to.
  * WUDF_ERR_SYSTEM names the signal whose handler was replaced (when not
- * repaired). Thread-safe. */
+ * repaired), or reports a sigaction() failure. WUDF_OK when the runtime
+ * has not started (nothing installed yet). Thread-safe. */
 WUDF_API wudf_status wudf_runtime_check(bool repair, wudf_error *err);
 
 /* A host function (wudf_host_func) must return; one that leaves by
  * longjmp() or an exception (PostgreSQL's ereport(ERROR)) leaves the
- * calling thread marked as inside a guarded call. After catching it, the
+ * calling thread marked as inside a guarded call: until this is called,
+ * wudf calls on that thread fail with WUDF_ERR_ARG. After catching it, the
  * host calls this on that thread: the call is ended as a trap, the
- * instance that made it is rebuilt before its next call, and the thread
- * can call into wudf again. Does nothing when no call was interrupted that
- * way. */
+ * instance that made it is rebuilt before its next call (even with
+ * keep_state_on_trap), and the thread can call into wudf again. Does
+ * nothing when no call was left that way. wudf_instance_free() of that
+ * instance, on that thread, also ends the call. Calling thread only. */
 WUDF_API void wudf_runtime_recover(void);
 
 /* Drops the function types that no loaded module uses any more (the
- * runtime's type registry otherwise only grows). Returns how many were
- * dropped. Thread-safe. */
+ * runtime's type registry otherwise only grows: each module holds its
+ * types from load to wudf_module_free()). Returns how many were dropped.
+ * Thread-safe. */
 WUDF_API size_t wudf_runtime_trim(void);
 
 /* ------------------------------------------------------------------------ */
@@ -483,8 +496,9 @@ WUDF_API wudf_status wudf_instance_new(wudf_module *module,
                                        wudf_instance **out, wudf_error *err);
 
 /* Frees the instance. Also stops the calling thread's call timer, which
- * otherwise may deliver one ignored signal (SIGRTMIN+3) up to a time limit
- * after the thread's last call (docs/security.md, "Time"). */
+ * otherwise may deliver one ignored timer signal (SIGRTMIN+3 by default)
+ * up to a time limit after the thread's last call (docs/security.md,
+ * "Time"). */
 WUDF_API void wudf_instance_free(wudf_instance *instance);
 
 /* Calls export `name` with `nargs` arguments, whose types must match the
@@ -520,7 +534,11 @@ WUDF_API wudf_status wudf_engine_register_instance(wudf_engine *engine,
 
 /* Stops the call running in `instance`: it traps with
  * WUDF_TRAP_INTERRUPTED. When no call is running it does nothing (a late
- * interrupt never stops the next call). Any thread; async-signal-safe. */
+ * interrupt never stops the next call); an interrupt that races with a
+ * call just starting stops that call. Any thread; async-signal-safe
+ * (atomics and tgkill() of the timer signal). A signal handler that
+ * interrupts the call running on its own thread should block the timer
+ * signal in its sa_mask (docs/security.md, "Time"). Accepts NULL. */
 WUDF_API void wudf_instance_interrupt(wudf_instance *instance);
 
 /* Output the module wrote to stdout and stderr, in order, up to the limit.

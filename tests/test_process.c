@@ -292,8 +292,8 @@ static int child_alloc(void) {
 
 TEST(process_allocator_sees_every_block_freed) {
   int status = test_run_child(HELPER, "alloc");
-  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child status 0x%x", (unsigned)status);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+            (unsigned)status);
 }
 
 /* ---- another timer signal ----------------------------------------------- */
@@ -316,7 +316,8 @@ static int child_timer_signal(void) {
   fixture f;
   int step = setup(&f, 50) ? 3 : 0;
   struct sigaction cur;
-  if (!step && (sigaction(sig, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO)))
+  if (!step &&
+      (sigaction(sig, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO)))
     step = 4;
   if (!step && !handler_is_default(SIGRTMIN + 3)) step = 5;
   if (!step && call0(f.inst, "spin", NULL) != WUDF_TRAP_TIMEOUT) step = 6;
@@ -335,8 +336,8 @@ static int child_timer_signal(void) {
 
 TEST(process_timer_signal_is_configurable) {
   int status = test_run_child(HELPER, "timer_signal");
-  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child status 0x%x", (unsigned)status);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+            (unsigned)status);
 }
 
 /* ---- faults owned by the host ------------------------------------------- */
@@ -385,7 +386,8 @@ static int child_host_faults(void) {
   if (!step && add(f.inst, 1, 2, NULL) != WUDF_OK) step = 3;
   if (!step && (!handler_is_default(SIGSEGV) || !handler_is_default(SIGBUS)))
     step = 4;
-  if (!step && (!install_host_handler(SIGSEGV) || !install_host_handler(SIGBUS)))
+  if (!step &&
+      (!install_host_handler(SIGSEGV) || !install_host_handler(SIGBUS)))
     step = 5;
   if (!step && call0(f.inst, "oob", NULL) != WUDF_TRAP_OOB) step = 6;
   wudf_val arg = test_i32(0), r;
@@ -407,8 +409,8 @@ static int child_host_faults(void) {
 
 TEST(process_host_owned_faults) {
   int status = test_run_child(HELPER, "host_faults");
-  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child status 0x%x", (unsigned)status);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+            (unsigned)status);
 }
 
 /* ---- a handler installed after wudf's ----------------------------------- */
@@ -456,8 +458,8 @@ static int child_check_repair(void) {
 
 TEST(process_check_detects_and_repairs_replaced_handlers) {
   int status = test_run_child(HELPER, "check_repair");
-  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child status 0x%x", (unsigned)status);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+            (unsigned)status);
 }
 
 /* ---- timer_create failing is a system error ----------------------------- */
@@ -490,8 +492,8 @@ static int child_no_timer(void) {
 
 TEST(process_timer_failure_is_a_system_error) {
   int status = test_run_child(HELPER, "no_timer");
-  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child status 0x%x", (unsigned)status);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+            (unsigned)status);
 }
 
 /* ---- the children ------------------------------------------------------- */
@@ -721,8 +723,10 @@ TEST(process_trim_drops_types_of_freed_modules) {
   f.inst = NULL;
   wudf_module_free(f.module);
   f.module = NULL;
+  /* At least $odd, which no other module has (modules other tests keep
+   * loaded may share the commoner types). */
   size_t dropped = wudf_runtime_trim();
-  CHECK_MSG(dropped >= 2, "dropped %zu types", dropped);
+  CHECK_MSG(dropped >= 1, "dropped %zu types", dropped);
   CHECK_EQ_INT(wudf_runtime_trim(), 0);
   /* Loaded again after another module took the freed indices. */
   CHECK_STATUS(other_module(f.engine, &f.err), WUDF_OK, &f.err);

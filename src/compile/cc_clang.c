@@ -166,7 +166,8 @@ static bool needs_alloc(wudf_cc_job *job, const wudf_cc_funcs *fs) {
     wudf_cc_diags_add(&job->diags, WUDF_SEVERITY_ERROR, f->line, f->column,
                       "function '%s' takes a string, so the module needs the "
                       "allocator of " WUDF_CC_GUEST_HEADER
-                      ", which was not found (set WUDF_INCLUDE_DIR)",
+                      ", which was not found (set include_dir, or "
+                      "WUDF_INCLUDE_DIR for the wudf command)",
                       f->name);
     return false;
   }

@@ -17,7 +17,8 @@
 
 static const char *const k_opt_out =
     "to compile trusted sources without the sandbox, set "
-    "WUDF_UNSANDBOXED_COMPILE=1 (wudf compile --no-sandbox)";
+    "wudf_compile_options.unsandboxed (wudf compile --no-sandbox, or "
+    "WUDF_UNSANDBOXED_COMPILE=1 for the wudf command)";
 
 /* ------------------------------------------------------------------------ */
 /* Argument vectors                                                         */
