@@ -143,6 +143,22 @@ compile_cancellable(const WpgDef *def, wudf_compile_options *o,
 	st = wudf_compile(def->source, def->source_len, o, r, err);
 	wpg_set_cancel(NULL);
 	wudf_cancel_free(cancel);
+	/* A cancel that came while the compiler ran, whether or not it
+	 * stopped it. */
+	if (unlikely(InterruptPending))
+	{
+		PG_TRY();
+		{
+			CHECK_FOR_INTERRUPTS();
+		}
+		PG_CATCH();
+		{
+			wudf_compile_result_free(*r);
+			*r = NULL;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
 	return st;
 }
 
@@ -366,6 +382,19 @@ load_module(const WpgDef *def, const uint8 *bytes, size_t len,
 		st = wudf_module_load_ex(engine, bytes, len, &o, &m, &err);
 		wpg_set_cancel(NULL);
 		wudf_cancel_free(cancel);
+	}
+	if (unlikely(InterruptPending))
+	{
+		PG_TRY();
+		{
+			CHECK_FOR_INTERRUPTS();
+		}
+		PG_CATCH();
+		{
+			wudf_module_free(m);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 	}
 	if (st != WUDF_OK)
 		raise_tool_failure(def, "load", &err);
