@@ -143,6 +143,13 @@ SELECT trap_many(1000);
 SELECT rss_kb() - before < 4096 AS no_leak FROM rss;
 SELECT divide(10, 5);
 
+-- statement_timeout also ends a CREATE FUNCTION whose compile outlasts it.
+SET statement_timeout = '100ms';
+CREATE FUNCTION never_created(integer) RETURNS integer
+LANGUAGE wasm_c STRICT AS $$ int never_created(int x) { return x * 31; } $$;
+RESET statement_timeout;
+SELECT count(*) FROM pg_proc WHERE proname = 'never_created';
+
 -- PostgreSQL's own signal handling still works afterwards.
 SET statement_timeout = '100ms';
 SELECT pg_sleep(1);
