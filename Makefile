@@ -51,6 +51,9 @@ help:
 	@echo "make sqlite-ext the SQLite extension, $(BUILD)/ext/sqlite/wudf.so"
 	@echo "make sqlite-test its tests (docs/sqlite.md; part of make check)"
 	@echo "make bench-sqlite SQLite: wudf UDF vs SQL vs native C over 1M rows"
+
+	@echo "make postgres-test  PostgreSQL extension tests (private server)"
+	@echo "make bench-postgres wasm_c vs SQL, PL/pgSQL and C in PostgreSQL"
 	@echo "make format     clang-format every C file"
 	@echo "make python-test  the Python package's tests (venv in $(VENV))"
 	@echo "make bench-python the Python package beside numpy, pandas, DuckDB, Wasmtime"
@@ -140,8 +143,13 @@ unit: $(BUILD)/run_tests $(BUILD)/wudf
 spectest: $(BUILD)/spectest
 	./tests/spectest/run.sh $(BUILD) $(TESTSUITE)
 
+# The README's test command (and CI's): the C suites, then the fronts
+# that need a server or a virtual environment of their own. `make asan`
+# runs `check` built with sanitizers.
 test: deps
 	$(MAKE) check
+	$(MAKE) postgres-check
+	$(MAKE) python-test
 
 check: unit spectest
 
@@ -240,3 +248,31 @@ bench-sqlite: deps
 check: sqlite-test
 
 -include $(SQLITE_EXT_OBJ:.o=.d)
+
+# ---- PostgreSQL: LANGUAGE wasm_c and wasm (ext/postgres, docs/postgres.md) ----
+# The extension links build/libwudf.a; its tests start a private server.
+
+.PHONY: postgres postgres-test postgres-check bench-postgres
+
+postgres: lib
+	$(MAKE) -C ext/postgres
+
+postgres-test: deps
+	$(MAKE) lib
+	./ext/postgres/test.sh
+
+# In `make check`: run when PostgreSQL is there and the extension can be
+# installed (root, or a PostgreSQL whose directories are writable), else
+# say why not.
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+postgres-check: lib
+	@if ! [ -x "$(PG_CONFIG)" ]; then \
+	  echo "postgres-check: skipped ($(PG_CONFIG) not found: make deps)"; \
+	elif [ "$$(id -u)" -eq 0 ] || [ -w "$$($(PG_CONFIG) --pkglibdir)" ]; then \
+	  PG_CONFIG=$(PG_CONFIG) ./ext/postgres/test.sh; \
+	else echo "postgres-check: skipped (installing the extension needs root)"; fi
+
+bench-postgres: deps
+	$(MAKE) lib
+	./ext/postgres/bench/run.sh

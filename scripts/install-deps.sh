@@ -2,13 +2,15 @@
 # Installs the Debian (bookworm) packages wudf needs to build and test.
 # Idempotent: when every package is already installed it does nothing and
 # touches no network. Runs apt-get as root, through sudo when not root, and
-# otherwise prints the command to run.
+# otherwise prints the command to run. PostgreSQL 15 and its server headers
+# are for ext/postgres (make postgres-test, make bench-postgres).
 set -eu
 
 PACKAGES="build-essential wabt clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
   libclang-rt-19-dev bubblewrap binaryen libjansson-dev clang-format python3
-  libsqlite3-dev sqlite3"
+  libsqlite3-dev sqlite3 postgresql-15 postgresql-server-dev-15
+  python3-venv python3-dev"
 
 missing=""
 for pkg in $PACKAGES; do
