@@ -38,8 +38,8 @@ help:
 	@echo "make            build libwudf and the wudf command into $(BUILD)/"
 	@echo "make deps       install the Debian packages wudf needs (root)"
 	@echo "make demo       install, build and run the library demo"
-	@echo "make test       install, build, unit tests, then the spec tests"
-	@echo "make check      unit tests and spec tests (no install step)"
+	@echo "make test       install, build, unit, CLI, spec, SQLite, PostgreSQL and Python tests"
+	@echo "make check      unit, CLI, spec and SQLite tests (no install step)"
 	@echo "make unit       unit tests only"
 	@echo "make spectest   WebAssembly spec tests from $(TESTSUITE)"
 	@echo "make asan       the test suite built with ASan+UBSan"
@@ -261,7 +261,7 @@ postgres-test: deps
 	$(MAKE) lib
 	./ext/postgres/test.sh
 
-# In `make check`: run when PostgreSQL is there and the extension can be
+# In `make test`: run when PostgreSQL is there and the extension can be
 # installed (root, or a PostgreSQL whose directories are writable), else
 # say why not.
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
