@@ -147,7 +147,7 @@ static void call_start(wudf_rt_thread *t, const wudf_rt_call_opts *opts,
   if (opts->intr && atomic_load(&opts->intr->target) == t->seq)
     wudf_rt_thread_jump(t, WUDF_TRAP_INTERRUPTED, false, NULL);
   if (opts->timeout_ms > 0) {
-    wudf_error e = {0};
+    wudf_error e; /* filled by wudf_fail() on failure only */
     if (wudf_rt_timer_arm(t, opts->timeout_ms, &e) != WUDF_OK)
       wudf_rt_trap_detail(e.status, "%s", e.message);
   }
@@ -195,7 +195,9 @@ static wudf_status early_fail(wudf_rt_outcome *outcome, const wudf_error *e) {
 static wudf_status guarded(const wudf_rt_call_opts *opts, wudf_rt_body body,
                            void *arg, wudf_rt_outcome *outcome) {
   memset(outcome, 0, sizeof *outcome);
-  wudf_error e = {0};
+  /* Not zeroed: a wudf_error is several KiB, and every path that reads it
+   * filled it with wudf_fail(). This runs on every call. */
+  wudf_error e;
   if (!opts || !body) {
     wudf_fail(&e, WUDF_ERR_ARG, "wudf_rt_guarded: NULL opts or body");
     return early_fail(outcome, &e);
