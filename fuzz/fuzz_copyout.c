@@ -7,7 +7,9 @@
  * read outside the memory. The expected outcome is computed here from a
  * model of the module's memory and an RFC 3629 check of its own.
  *
- * Input: byte 0 & 7: pages to grow the one-page memory by; byte 1: L; then
+ * Input: byte 0 & 7: pages to grow the one-page memory by; (byte 0 >> 3)
+ * % 3: the string column's layout (u, U or vu, whose UDF sees the same
+ * bytes); byte 1: L; then
  * L bytes, every row's input string; then rows of 9 bytes: a mode byte
  * (bit 0: address relative to the row's string, bit 1: the row is NULL)
  * and the UDF's int64 argument, little-endian (length << 32 | address).
@@ -125,6 +127,7 @@ static void no_release_schema(struct ArrowSchema *s) {
 
 typedef struct input {
   uint32_t pages; /* memory size after growing */
+  int layout;     /* 0 u, 1 U (int64 offsets), 2 vu (views) */
   const uint8_t *blob;
   uint32_t blob_len;
   int nrows;
@@ -135,6 +138,7 @@ typedef struct input {
 static void parse(const uint8_t *data, size_t size, input *in) {
   memset(in, 0, sizeof *in);
   in->pages = 1 + (data[0] & 7u);
+  in->layout = (data[0] >> 3) % 3;
   size_t l = data[1];
   if (l > size - 2) l = size - 2;
   in->blob = data + 2;
@@ -201,6 +205,10 @@ static void check_result(const input *in, const uint8_t *mem,
 /* The three input columns, over buffers owned by the caller. */
 typedef struct columns {
   int32_t offsets[MAX_ROWS + 1];
+  int64_t offsets64[MAX_ROWS + 1];
+  uint8_t views[MAX_ROWS][16];
+  int64_t sizes[1];
+  const void *buf_v[4]; /* views, the data buffer, its size */
   uint8_t *chars;
   int32_t modes[MAX_ROWS];
   uint8_t valid[MAX_ROWS / 8];
@@ -221,16 +229,34 @@ static void make_columns(const input *in, columns *c) {
   }
   c->buf_s[1] = c->offsets;
   c->buf_s[2] = c->chars;
+  for (int i = 0; i <= in->nrows; i++) c->offsets64[i] = c->offsets[i];
+  for (int i = 0; i < in->nrows; i++) { /* inline up to 12 bytes */
+    int32_t len = (int32_t)in->blob_len, zero = 0, at = c->offsets[i];
+    memcpy(c->views[i], &len, 4);
+    memcpy(c->views[i] + 4, in->blob, len <= 12 ? in->blob_len : 4);
+    if (len <= 12) continue;
+    memcpy(c->views[i] + 8, &zero, 4);
+    memcpy(c->views[i] + 12, &at, 4);
+  }
+  c->sizes[0] = c->offsets[in->nrows];
+  c->buf_v[1] = c->views;
+  c->buf_v[2] = c->chars;
+  c->buf_v[3] = c->sizes;
+  if (in->layout == 1) c->buf_s[1] = c->offsets64;
   c->buf_x[1] = in->x;
   c->buf_m[0] = c->valid;
   c->buf_m[1] = c->modes;
-  const void **bufs[3] = {c->buf_s, c->buf_x, c->buf_m};
-  static const char *const formats[3] = {"u", "l", "i"};
+  const void **bufs[3] = {in->layout == 2 ? c->buf_v : c->buf_s, c->buf_x,
+                          c->buf_m};
+  static const char *const layouts[3] = {"u", "U", "vu"};
+  const char *const formats[3] = {layouts[in->layout], "l", "i"};
   static const char *const names[3] = {"s", "x", "mode"};
   for (int k = 0; k < 3; k++) {
     c->a[k] = (struct ArrowArray){.length = in->nrows,
                                   .null_count = -1,
-                                  .n_buffers = k == 0 ? 3 : 2,
+                                  .n_buffers = k > 0             ? 2
+                                               : in->layout == 2 ? 4
+                                                                 : 3,
                                   .buffers = bufs[k],
                                   .release = no_release_array};
     c->s[k] = (struct ArrowSchema){.format = formats[k],

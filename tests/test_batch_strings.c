@@ -290,8 +290,7 @@ static wudf_status map1(wudf_instance *inst, const char *udf, strcol *c,
   return wudf_instance_map(inst, udf, a, s, 1, out, NULL, err);
 }
 
-/* ---- Tests ----------------------------------------------------------------
- */
+/* ---- Tests --------------------------------------------------------------- */
 
 /* upper, domain, twice and str_len over the same strings in the three
  * layouts (sliced, with NULLs, inline and buffer views) give the same
@@ -493,8 +492,7 @@ TEST(strings_check_udf_and_signatures) {
   }
 }
 
-/* ---- Host-memory budget ---------------------------------------------------
- */
+/* ---- Host-memory budget -------------------------------------------------- */
 
 /* Rows of `len` bytes each, for results larger than their inputs. */
 static const char **long_rows(int64_t n, size_t len) {

@@ -24,7 +24,7 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-/* ---- Phases --------------------------------------------------------------- */
+/* ---- Phases -------------------------------------------------------------- */
 
 typedef struct phases {
   wudf_phase seen[16];
@@ -76,7 +76,7 @@ static bool phases_are(const phases *p, const wudf_phase *want, int n) {
   return ok;
 }
 
-/* ---- What a cancelled build may leave ------------------------------------- */
+/* ---- What a cancelled build may leave ------------------------------------ */
 
 static int g_found; /* for the nftw callback */
 
@@ -173,20 +173,21 @@ static uint8_t *big_module(int nfuncs, size_t *len) {
   if (!wat) return NULL;
   size_t at = (size_t)snprintf(wat, cap, "(module\n");
   for (int i = 0; i < nfuncs; i++)
-    at += (size_t)snprintf(
-        wat + at, cap - at,
-        "(func (export \"f%d\") (param i32 i32) (result i32)\n"
-        " (i32.add (i32.mul (local.get 0) (i32.const %d))\n"
-        "  (i32.xor (i32.rotl (local.get 1) (i32.const %d))\n"
-        "   (i32.div_s (local.get 0) (i32.or (local.get 1) (i32.const 1))))))\n",
-        i, i * 7 + 1, i % 31);
+    at +=
+        (size_t)snprintf(wat + at, cap - at,
+                         "(func (export \"f%d\") (param i32 i32) (result i32)\n"
+                         " (i32.add (i32.mul (local.get 0) (i32.const %d))\n"
+                         "  (i32.xor (i32.rotl (local.get 1) (i32.const %d))\n"
+                         "   (i32.div_s (local.get 0) (i32.or (local.get 1) "
+                         "(i32.const 1))))))\n",
+                         i, i * 7 + 1, i % 31);
   snprintf(wat + at, cap - at, ")\n");
   uint8_t *bytes = test_wat(wat, NULL, len);
   free(wat);
   return bytes;
 }
 
-/* ---- Tests ---------------------------------------------------------------- */
+/* ---- Tests --------------------------------------------------------------- */
 
 /* A fresh load reports parse, cache, translate, cc, link, done; a load the
  * cache has, parse, cache, link, done. */
@@ -201,20 +202,18 @@ TEST(load_progress_reports_phases_in_order) {
       NULL, &len);
   CHECK(bytes);
   phases p = {0};
-  wudf_load_options o = {.name = "p.wasm", .progress = on_phase,
-                         .progress_user = &p};
+  wudf_load_options o = {
+      .name = "p.wasm", .progress = on_phase, .progress_user = &p};
   wudf_module *m = NULL;
   wudf_error err = {0};
-  CHECK_STATUS(wudf_module_load_ex(e, bytes, len, &o, &m, &err), WUDF_OK,
-               &err);
+  CHECK_STATUS(wudf_module_load_ex(e, bytes, len, &o, &m, &err), WUDF_OK, &err);
   wudf_module_free(m);
-  const wudf_phase cold[] = {WUDF_PHASE_PARSE, WUDF_PHASE_CACHE,
+  const wudf_phase cold[] = {WUDF_PHASE_PARSE,     WUDF_PHASE_CACHE,
                              WUDF_PHASE_TRANSLATE, WUDF_PHASE_CC,
-                             WUDF_PHASE_LINK, WUDF_PHASE_DONE};
+                             WUDF_PHASE_LINK,      WUDF_PHASE_DONE};
   bool cold_ok = phases_are(&p, cold, 6);
   memset(&p, 0, sizeof p);
-  CHECK_STATUS(wudf_module_load_ex(e, bytes, len, &o, &m, &err), WUDF_OK,
-               &err);
+  CHECK_STATUS(wudf_module_load_ex(e, bytes, len, &o, &m, &err), WUDF_OK, &err);
   wudf_module_free(m);
   free(bytes);
   wudf_engine_free(e);
@@ -236,8 +235,8 @@ TEST(load_cancelled_before_it_starts) {
   CHECK_STATUS(wudf_cancel_new(&cancel, &err), WUDF_OK, &err);
   wudf_cancel_trigger(cancel);
   phases p = {0};
-  wudf_load_options o = {.cancel = cancel, .progress = on_phase,
-                         .progress_user = &p};
+  wudf_load_options o = {
+      .cancel = cancel, .progress = on_phase, .progress_user = &p};
   wudf_module *m = NULL;
   wudf_status st = wudf_module_load_ex(e, bytes, len, &o, &m, &err);
   free(bytes);
@@ -267,8 +266,10 @@ TEST(load_cancelled_while_cc_runs) {
   wudf_error err = {0};
   CHECK_STATUS(wudf_cancel_new(&cancel, &err), WUDF_OK, &err);
   phases p = {.cancel = cancel, .when = WUDF_PHASE_CC, .delay_ms = 300};
-  wudf_load_options o = {.name = "big.wasm", .cancel = cancel,
-                         .progress = on_phase, .progress_user = &p};
+  wudf_load_options o = {.name = "big.wasm",
+                         .cancel = cancel,
+                         .progress = on_phase,
+                         .progress_user = &p};
   wudf_module *m = NULL;
   double t0 = now_s();
   wudf_status st = wudf_module_load_ex(e, bytes, len, &o, &m, &err);
@@ -276,8 +277,7 @@ TEST(load_cancelled_while_cc_runs) {
   join_trigger(&p);
   int procs = processes_in(dir) + descendants(), files = leftovers(dir);
   fprintf(stderr, "    load ran %.0f ms, ended %.0f ms after the trigger\n",
-          (ended - t0) * 1e3,
-          p.triggered ? (ended - p.triggered) * 1e3 : -1.0);
+          (ended - t0) * 1e3, p.triggered ? (ended - p.triggered) * 1e3 : -1.0);
   wudf_module_free(m);
   wudf_cancel_free(cancel);
   free(bytes);
@@ -321,8 +321,7 @@ TEST(compile_cancelled_while_clang_runs) {
   join_trigger(&p);
   int procs = descendants();
   fprintf(stderr, "    compile ran %.0f ms, ended %.0f ms after the trigger\n",
-          (ended - t0) * 1e3,
-          p.triggered ? (ended - p.triggered) * 1e3 : -1.0);
+          (ended - t0) * 1e3, p.triggered ? (ended - p.triggered) * 1e3 : -1.0);
   wudf_compile_result_free(r);
   wudf_cancel_free(cancel);
   free(src);

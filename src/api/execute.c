@@ -180,7 +180,7 @@ static wudf_status combine_validity(batch_ctx *c, wudf_error *err) {
   for (uint32_t j = 0; j < c->sig->nparams; j++) any |= !!c->cols[j].validity;
   if (!any || c->sig->sees_nulls) return WUDF_OK;
   size_t bytes = (size_t)((c->n + 7) / 8);
-  c->valid = alloc_charged(c, bytes, "the validity of the batch", err);
+  c->valid = alloc_charged(c, bytes, "the batch's validity bitmap", err);
   if (!c->valid) return err ? err->status : WUDF_ERR_NOMEM;
   c->valid_charge = bytes;
   memset(c->valid, 0, bytes);

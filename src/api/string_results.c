@@ -21,7 +21,7 @@ wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
                      (long long)n);
   uint64_t bytes = ((uint64_t)n + 1) * sizeof *r->offsets + r->cap;
   wudf_status st = wudf_budget_charge_or_fail(
-      budget, bytes, "the string results of the batch", err);
+      budget, bytes, "storing the batch's string results", err);
   if (st != WUDF_OK) {
     r->cap = 0;
     return st;

@@ -774,7 +774,7 @@ static wudf_status check_view(const wudf_column *c, const void *sizes,
 static wudf_status check_views(const struct ArrowArray *a, wudf_column *c,
                                const char *label, wudf_error *err) {
   c->nvariadic = a->n_buffers - 3;
-  c->variadic = (const uint8_t *const *)(a->buffers + 2);
+  c->variadic = a->buffers + 2;
   const void *sizes = a->buffers[a->n_buffers - 1];
   for (int64_t i = 0; i < a->length; i++) {
     if (!wudf_column_valid(c, i)) continue;

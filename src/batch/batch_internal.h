@@ -28,7 +28,7 @@ typedef struct wudf_column {
   const void *values;
   const uint8_t *data; /* utf8, large_utf8: buffers[2] */
   /* utf8_view: the variadic data buffers (buffers[2 ..]) */
-  const uint8_t *const *variadic;
+  const void *const *variadic;
   int64_t nvariadic;
   /* schema name, or "column N" (1-based) when empty/NULL */
   char name[64];
@@ -110,7 +110,7 @@ static inline const uint8_t *wudf_column_view(const wudf_column *c, int64_t i,
   if (n <= 12) return v + 4;
   memcpy(&index, v + 8, 4);
   memcpy(&at, v + 12, 4);
-  return c->variadic[index] + at;
+  return (const uint8_t *)c->variadic[index] + at;
 }
 
 /* Bytes of row i of a string column (not NUL-terminated); *len receives

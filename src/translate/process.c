@@ -329,9 +329,9 @@ static wudf_status start_failure(const char *const argv[], const char *cwd,
 }
 
 /* After a successful exec: output, exit, reaping. */
-static wudf_status supervise(pid_t pid, int out_fd, deadline *d,
-                             size_t max_output, wudf_process_result *result,
-                             wudf_error *err) {
+static wudf_status supervise(const char *name, pid_t pid, int out_fd,
+                             deadline *d, size_t max_output,
+                             wudf_process_result *result, wudf_error *err) {
   wudf_strbuf out;
   wudf_strbuf_init(&out);
   bool timed_out = false;
@@ -343,7 +343,8 @@ static wudf_status supervise(pid_t pid, int out_fd, deadline *d,
   wudf_status reaped = reap(pid, &status, err);
   if (st == WUDF_OK) st = reaped;
   if (st == WUDF_OK && d->cancelled)
-    st = wudf_fail(err, WUDF_ERR_CANCELLED, "cancelled: the child was stopped");
+    st = wudf_fail(err, WUDF_ERR_CANCELLED, "cancelled: \"%s\" was stopped",
+                   name);
   if (st == WUDF_OK && out.oom)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "keeping a child's output");
   if (st != WUDF_OK) {
@@ -392,7 +393,7 @@ wudf_status wudf_process_run(const char *const argv[],
     if (st == WUDF_OK) st = start_failure(argv, opts->cwd, step, e, err);
     goto done;
   }
-  st = supervise(pid, out[0], &d, opts->max_output, result, err);
+  st = supervise(argv[0], pid, out[0], &d, opts->max_output, result, err);
 done:
   close_fd(&cs.null_fd);
   close_fd(&out[0]);
