@@ -898,7 +898,7 @@ TEST(job_cancel_from_signal_handler) {
   }
 }
 
-TEST(job_cancel_flag_of_options_and_progress) {
+TEST(job_cancel_flag_of_options) {
   CHECK(udf_module());
   wudf_cancel *c = NULL;
   CHECK_STATUS(wudf_cancel_new(&c, NULL), WUDF_OK, NULL);

@@ -144,8 +144,12 @@ struct wudf_job {
   int64_t rows_read;   /* rows of the batches read (by the one reader) */
   wudf_job_item *ring; /* `window` slots: seq at ring[seq % window] */
   uint32_t window;
-  int64_t next_read, next_take;
-  int64_t end_seq; /* the seq of the end item once read; -1 before */
+  int64_t next_read;     /* the next batch to read */
+  int64_t next_readable; /* batches before it are read (and not ended) */
+  int64_t next_run;      /* the next batch read to run */
+  int64_t next_take;     /* the consumer's next batch */
+  uint32_t idle;         /* workers waiting for something to do */
+  int64_t end_seq;       /* the seq of the end item once read; -1 before */
   bool stop;
   double next_progress;
   /* Pull mode (stream_out.c). */

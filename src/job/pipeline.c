@@ -5,10 +5,11 @@
  * memory whatever the size of the input.
  *
  * threads = 0: the consumer reads and runs each batch itself, on one
- * instance; no thread is started. threads > 0: each worker, one at a
- * time, reads the next batch from the input stream (so reading overlaps
- * running and consuming), runs it on its own instance and marks it done;
- * the consumer takes the batches in input order.
+ * instance; no thread is started. threads > 0: workers, each with its own
+ * instance, run the batches read, in seq order, and one of them at a time
+ * reads the next batch from the input stream when none is waiting to run
+ * (so reading overlaps running and consuming); the consumer takes the
+ * batches in input order.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -115,20 +116,6 @@ typedef struct worker_arg {
   uint32_t index;
 } worker_arg;
 
-/* Claims the next batch to read (lock held); false when the worker must
- * stop. One worker reads at a time, so batches are read in seq order. */
-static bool claim(wudf_job *job, int64_t *seq) {
-  for (;;) {
-    if (job->stop || job->end_seq >= 0) return false;
-    if (!job->reading && job->next_read - job->next_take < job->window) {
-      job->reading = true;
-      *seq = job->next_read++;
-      return true;
-    }
-    pthread_cond_wait(&job->to_workers, &job->lock);
-  }
-}
-
 /* Reads batch `seq` (its row count is known once read: first_row follows
  * from the rows read before). */
 static void read_item(wudf_job *job, wudf_job_item *item, int64_t seq) {
@@ -136,6 +123,68 @@ static void read_item(wudf_job *job, wudf_job_item *item, int64_t seq) {
   item->first_row = job->rows_read;
   wudf_job_read(job, item);
   job->rows_read += item->nrows;
+}
+
+/* Runs batch `seq` (lock held, released meanwhile) and hands it on. */
+static void run_item(wudf_job *job, wudf_instance *inst, int64_t seq) {
+  wudf_job_item *item = slot(job, seq);
+  pthread_mutex_unlock(&job->lock);
+  wudf_job_execute(job, inst, item);
+  pthread_mutex_lock(&job->lock);
+  item->done = true;
+  pthread_cond_signal(&job->to_consumer);
+}
+
+/* Reads the next batch (lock held, released meanwhile). The reader keeps
+ * reading while other workers wait for batches to run: reading stays on
+ * one thread (and its caches) as long as there are hands for the rest.
+ * Returns true when the batch read is the reader's to run. */
+static bool read_next(wudf_job *job) {
+  int64_t seq = job->next_read++;
+  job->reading = true;
+  wudf_job_item *item = slot(job, seq);
+  pthread_mutex_unlock(&job->lock);
+  read_item(job, item, seq);
+  pthread_mutex_lock(&job->lock);
+  job->reading = false;
+  if (item->end || item->status != WUDF_OK) {
+    job->end_seq = seq; /* nothing is read after an end or an error */
+    item->done = true;
+    pthread_cond_signal(&job->to_consumer);
+    pthread_cond_broadcast(&job->to_workers);
+    return false;
+  }
+  job->next_readable = seq + 1;
+  if (job->idle == 0) {
+    job->next_run = seq + 1;
+    return true;
+  }
+  pthread_cond_broadcast(&job->to_workers);
+  return false;
+}
+
+static bool can_read(const wudf_job *job) {
+  return !job->reading && job->end_seq < 0 &&
+         job->next_read - job->next_take < job->window;
+}
+
+/* A worker (lock held): runs batches read and not yet run, in seq order,
+ * and reads when none is waiting; stops at the end of the input or when
+ * the job stops. */
+static void work(wudf_job *job, wudf_instance *inst) {
+  while (!job->stop) {
+    if (job->next_run < job->next_readable) {
+      run_item(job, inst, job->next_run++);
+    } else if (can_read(job)) {
+      if (read_next(job)) run_item(job, inst, job->next_run - 1);
+    } else if (job->end_seq >= 0 && !job->reading) {
+      return;
+    } else {
+      job->idle++;
+      pthread_cond_wait(&job->to_workers, &job->lock);
+      job->idle--;
+    }
+  }
 }
 
 static void *worker_main(void *arg) {
@@ -146,22 +195,7 @@ static void *worker_main(void *arg) {
   sigaddset(&fault, wudf_job_timer_signal());
   pthread_sigmask(SIG_UNBLOCK, &fault, NULL);
   pthread_mutex_lock(&job->lock);
-  int64_t seq;
-  while (claim(job, &seq)) {
-    wudf_job_item *item = slot(job, seq);
-    pthread_mutex_unlock(&job->lock);
-    read_item(job, item, seq);
-    pthread_mutex_lock(&job->lock);
-    job->reading = false;
-    bool run = !item->end && item->status == WUDF_OK;
-    if (!run) job->end_seq = seq; /* nothing is read after an end or error */
-    pthread_cond_broadcast(&job->to_workers);
-    pthread_mutex_unlock(&job->lock);
-    if (run) wudf_job_execute(job, inst, item);
-    pthread_mutex_lock(&job->lock);
-    item->done = true;
-    pthread_cond_signal(&job->to_consumer);
-  }
+  work(job, inst);
   pthread_mutex_unlock(&job->lock);
   return NULL;
 }
