@@ -145,7 +145,7 @@ expect_error declared_type "declared result type is int32" run "${adj[@]}" \
   --columns balance,rate --map int
 expect_error filter_type "FILTER needs a UDF returning bool or int32" \
   run "${adj[@]}" --columns balance,rate --filter
-expect_error trap_line "inverse: integer divide by zero on line 13 of" run --data "$data" \
+expect_error trap_line "inverse: integer divide by zero in inverse on line 13 of" run --data "$data" \
   --udf "$acc/inverse.c" --function inverse --columns balance --map int
 check trap_kind contains "$tmp/err" "integer divide by zero"
 
