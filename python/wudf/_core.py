@@ -210,17 +210,6 @@ class Module:
 # ---------------------------------------------------------------------------
 
 
-def _plain_strings(col):
-    """large_utf8 and utf8_view columns as utf8 (a cast): the library reads
-    utf8 only for now."""
-    t = col.type
-    if pa.types.is_large_string(t) or (
-            hasattr(pa.types, "is_string_view") and
-            pa.types.is_string_view(t)):
-        return pc.cast(col, pa.string())
-    return col
-
-
 def _arrow_errors():
     return (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
             builtins.TypeError, ValueError)
@@ -394,7 +383,7 @@ class UDF:
         cols, names, polars = [], [], None
         for i, a in enumerate(args):
             col, name = _to_arrow(a, i)
-            cols.append(_plain_strings(col))
+            cols.append(col)  # utf8, large_utf8 and utf8_view alike
             names.append(name or "argument %d" % (i + 1))
             series = _loaded_class("polars", "Series")
             if polars is None and series is not None and isinstance(a, series):
