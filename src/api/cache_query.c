@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "api/api_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 wudf_status wudf_module_is_cached(wudf_engine *engine, const void *bytes,
@@ -14,7 +15,7 @@ wudf_status wudf_module_is_cached(wudf_engine *engine, const void *bytes,
   if (!engine || (!bytes && len) || !cached)
     return wudf_fail(err, WUDF_ERR_ARG, "engine, bytes or cached is NULL");
   *cached = false;
-  wudf_module *m = calloc(1, sizeof *m);
+  wudf_module *m = wudf_calloc(1, sizeof *m);
   if (!m) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   m->engine = engine;
   wudf_status st = wudf_module_prepare(m, bytes, len, options, NULL, err);

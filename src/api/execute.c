@@ -13,6 +13,7 @@
 
 #include "api/api_internal.h"
 #include "api/execute.h"
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 
@@ -165,7 +166,7 @@ static void *alloc_charged(batch_ctx *c, size_t bytes, const char *what,
                            wudf_error *err) {
   if (wudf_budget_charge_or_fail(c->budget, bytes, what, err) != WUDF_OK)
     return NULL;
-  void *p = malloc(bytes ? bytes : 1);
+  void *p = wudf_malloc(bytes ? bytes : 1);
   if (!p) {
     wudf_budget_credit(c->budget, bytes);
     wudf_fail(err, WUDF_ERR_NOMEM, "%s: out of memory for %zu bytes", what,
@@ -339,10 +340,10 @@ static wudf_status select_chunk(batch_ctx *c, int64_t rows, wudf_error *err) {
 }
 
 static void batch_reset(batch_ctx *c) {
-  free(c->valid);
+  wudf_free(c->valid);
   wudf_budget_credit(c->budget, c->valid_charge);
   for (uint32_t j = 0; j < WUDF_MAX_UDF_PARAMS; j++) {
-    free(c->widened[j]);
+    wudf_free(c->widened[j]);
     wudf_budget_credit(c->budget, c->widened_charge[j]);
     wudf_string_arg_reset(&c->args[j]);
   }

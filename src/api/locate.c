@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 static uintptr_t code_addr(const wudf_shim_code *c) {
@@ -29,7 +30,7 @@ static int cmp_code(const void *x, const void *y) {
 wudf_status wudf_module_index_code(wudf_module *m, wudf_error *err) {
   uint32_t n = m->desc->code ? m->desc->ncode : 0;
   uint32_t nfuncs = m->info.nfunc_imports + m->info.nfuncs;
-  m->code_map = malloc((n ? n : 1) * sizeof *m->code_map);
+  m->code_map = wudf_malloc((n ? n : 1) * sizeof *m->code_map);
   if (!m->code_map)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for the code map");
   m->ncode = 0;

@@ -11,6 +11,7 @@
 
 #include "api/api_internal.h"
 #include "api/load_steps.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 /* wasm2c 1.0.32 recurses per nesting level and overflows its stack at about
@@ -59,7 +60,7 @@ static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static wudf_status index_exports(wudf_module *m, wudf_error *err) {
   uint32_t n = m->info.nexports;
-  m->exports_by_name = malloc((n ? n : 1) * sizeof *m->exports_by_name);
+  m->exports_by_name = wudf_malloc((n ? n : 1) * sizeof *m->exports_by_name);
   if (!m->exports_by_name)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) m->exports_by_name[i] = i;
@@ -193,7 +194,7 @@ wudf_status wudf_module_prepare(wudf_module *m, const void *bytes, size_t len,
                                 const wudf_load_options *options,
                                 wudf_wasm_info *parsed, wudf_error *err) {
   const char *name = options && options->name ? options->name : "module";
-  m->name = strdup(name);
+  m->name = wudf_strdup(name);
   wudf_status st =
       m->name ? WUDF_OK : wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   if (st == WUDF_OK) st = take_info(m, bytes, len, parsed, err);
@@ -220,7 +221,7 @@ wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
     return wudf_fail(err, WUDF_ERR_ARG, "engine, bytes or out is NULL");
   }
   *out = NULL;
-  wudf_module *m = calloc(1, sizeof *m);
+  wudf_module *m = wudf_calloc(1, sizeof *m);
   if (!m) {
     wudf_wasm_info_reset(parsed);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -246,9 +247,9 @@ wudf_status wudf_module_load_parsed(wudf_engine *engine, const void *bytes,
     wudf_module_free(m);
     return st;
   }
-  free(m->shim.prelude);
-  free(m->shim.postlude);
-  free(m->build_wasm);
+  wudf_free(m->shim.prelude);
+  wudf_free(m->shim.postlude);
+  wudf_free(m->build_wasm);
   m->shim.prelude = m->shim.postlude = NULL;
   m->build_wasm = NULL;
   wudf_load_step(options, t0, WUDF_PHASE_DONE, NULL); /* loaded: too late */
@@ -281,7 +282,7 @@ wudf_status wudf_module_load_file(wudf_engine *engine, const char *path,
     if (len == cap) {
       if (cap >= engine->config.max_module_bytes + 1) break;
       cap = cap ? cap * 2 : 65536;
-      unsigned char *p = realloc(buf, cap);
+      unsigned char *p = wudf_realloc(buf, cap);
       if (!p) {
         st = wudf_fail(err, WUDF_ERR_NOMEM, "%s: out of memory", path);
         goto out;
@@ -298,7 +299,7 @@ wudf_status wudf_module_load_file(wudf_engine *engine, const char *path,
   }
   st = wudf_module_load(engine, buf, len, path, out, err);
 out:
-  free(buf);
+  wudf_free(buf);
   fclose(f);
   return st;
 }
@@ -310,16 +311,16 @@ void wudf_module_free(wudf_module *m) {
   wudf_shim_source_reset(&m->shim);
   wudf_wasm_info_reset(&m->info);
   wudf_wasm_debuginfo_reset(&m->debug);
-  free(m->build_wasm);
-  free(m->code_map);
-  free(m->exports_by_name);
-  free(m->export_infos);
-  free(m->import_infos);
-  free(m->valtypes);
-  free(m->udfs);
-  free(m->udf_exports);
-  free(m->name);
-  free(m);
+  wudf_free(m->build_wasm);
+  wudf_free(m->code_map);
+  wudf_free(m->exports_by_name);
+  wudf_free(m->export_infos);
+  wudf_free(m->import_infos);
+  wudf_free(m->valtypes);
+  wudf_free(m->udfs);
+  wudf_free(m->udf_exports);
+  wudf_free(m->name);
+  wudf_free(m);
 }
 
 int64_t wudf_module_export_index(const wudf_module *m, const char *name,
@@ -454,9 +455,9 @@ static uint64_t count_valtypes(const wudf_wasm_info *info) {
 static wudf_status describe(wudf_module *m, wudf_error *err) {
   const wudf_wasm_info *info = &m->info;
   uint64_t n = count_valtypes(info);
-  m->valtypes = calloc(n, sizeof *m->valtypes);
-  m->export_infos = calloc(info->nexports + 1u, sizeof *m->export_infos);
-  m->import_infos = calloc(info->nimports + 1u, sizeof *m->import_infos);
+  m->valtypes = wudf_calloc(n, sizeof *m->valtypes);
+  m->export_infos = wudf_calloc(info->nexports + 1u, sizeof *m->export_infos);
+  m->import_infos = wudf_calloc(info->nimports + 1u, sizeof *m->import_infos);
   if (!m->valtypes || !m->export_infos || !m->import_infos)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   wudf_valtype *pool = m->valtypes;

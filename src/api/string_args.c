@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "api/execute.h"
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 
@@ -46,7 +47,7 @@ static wudf_status grow(wudf_string_arg *a, void **buf, uint64_t *cap,
   wudf_status st =
       wudf_budget_charge_or_fail(a->budget, need - *cap, what, err);
   if (st != WUDF_OK) return st;
-  void *p = realloc(*buf, (size_t)need);
+  void *p = wudf_realloc(*buf, (size_t)need);
   if (!p) {
     wudf_budget_credit(a->budget, need - *cap);
     return wudf_fail(err, WUDF_ERR_NOMEM, "%s: out of memory for %llu bytes",
@@ -121,8 +122,8 @@ wudf_status wudf_string_arg_select(wudf_string_arg *a, const wudf_column *c,
 }
 
 void wudf_string_arg_reset(wudf_string_arg *a) {
-  free(a->own_offsets);
-  free(a->own_data);
+  wudf_free(a->own_offsets);
+  wudf_free(a->own_data);
   wudf_budget_credit(a->budget, a->offsets_cap + a->data_cap);
   wudf_budget *b = a->budget;
   memset(a, 0, sizeof *a);

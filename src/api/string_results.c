@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api/execute.h"
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 
@@ -28,8 +29,8 @@ wudf_status wudf_string_results_init(wudf_string_results *r, int64_t n,
   }
   r->budget = budget;
   r->charged = bytes;
-  r->offsets = malloc(((size_t)n + 1) * sizeof *r->offsets);
-  r->data = malloc((size_t)r->cap);
+  r->offsets = wudf_malloc(((size_t)n + 1) * sizeof *r->offsets);
+  r->data = wudf_malloc((size_t)r->cap);
   if (!r->offsets || !r->data) {
     wudf_string_results_reset(r);
     return wudf_fail(err, WUDF_ERR_NOMEM,
@@ -51,7 +52,7 @@ wudf_status wudf_string_results_reserve(wudf_string_results *r, uint64_t need) {
     if (!wudf_budget_charge(r->budget, cap - r->cap))
       return WUDF_ERR_HOST_MEMORY;
   }
-  uint8_t *p = realloc(r->data, (size_t)cap);
+  uint8_t *p = wudf_realloc(r->data, (size_t)cap);
   if (!p) {
     wudf_budget_credit(r->budget, cap - r->cap);
     return WUDF_ERR_NOMEM;
@@ -112,14 +113,14 @@ wudf_status wudf_string_results_finish(wudf_string_results *r,
                                        wudf_error *err) {
   wudf_arrow_owner *o = wudf_arrow_owner_new();
   if (!o) {
-    free(validity);
+    wudf_free(validity);
     wudf_budget_credit(r->budget, validity_charge);
     wudf_string_results_reset(r);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
   int64_t nulls = validity ? r->n - wudf_bits_count(validity, 0, r->n) : 0;
   if (nulls == 0) {
-    free(validity);
+    wudf_free(validity);
     validity = NULL;
     wudf_budget_credit(r->budget, validity_charge);
     validity_charge = 0;
@@ -136,8 +137,8 @@ wudf_status wudf_string_results_finish(wudf_string_results *r,
 }
 
 void wudf_string_results_reset(wudf_string_results *r) {
-  free(r->offsets);
-  free(r->data);
+  wudf_free(r->offsets);
+  wudf_free(r->data);
   wudf_budget_credit(r->budget, r->charged);
   r->charged = 0;
   r->offsets = NULL;

@@ -7,6 +7,7 @@
 
 #include "api/api_internal.h"
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/udfs_section.h"
 
@@ -36,7 +37,7 @@ static wudf_status add_sig(wudf_module *m, const wudf_udf_sig *sig,
     }
   if (m->nudfs == *cap) {
     uint32_t n = *cap ? *cap * 2 : 8;
-    wudf_udf_sig *p = realloc(m->udfs, n * sizeof *p);
+    wudf_udf_sig *p = wudf_realloc(m->udfs, n * sizeof *p);
     if (!p) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
     m->udfs = p;
     *cap = n;
@@ -52,7 +53,7 @@ static wudf_status gather(wudf_module *m, const uint8_t *bytes,
   wudf_status st = wudf_module_section_udfs(&m->info, bytes, &sigs, &n, err);
   for (uint32_t i = 0; st == WUDF_OK && i < n; i++)
     st = add_sig(m, &sigs[i], &cap, err);
-  free(sigs);
+  wudf_free(sigs);
   for (uint32_t i = 0; st == WUDF_OK && o && i < o->nudfs; i++)
     st = add_sig(m, &o->udfs[i], &cap, err);
   return st;
@@ -145,7 +146,7 @@ wudf_status wudf_module_collect_udfs(wudf_module *m, const uint8_t *bytes,
   m->alloc_export = m->reset_export = NO_EXPORT;
   wudf_status st = gather(m, bytes, o, err);
   if (st == WUDF_OK && m->nudfs) {
-    m->udf_exports = calloc(m->nudfs, sizeof *m->udf_exports);
+    m->udf_exports = wudf_calloc(m->nudfs, sizeof *m->udf_exports);
     if (!m->udf_exports) st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
   for (uint32_t k = 0; st == WUDF_OK && k < m->nudfs; k++)

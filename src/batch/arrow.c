@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 
@@ -125,7 +126,7 @@ typedef struct owned_array {
 
 /* Frees buffer i and credits what it held. */
 static void owned_array_drop(owned_array *p, int i) {
-  free(p->owned[i]);
+  wudf_free(p->owned[i]);
   p->owned[i] = NULL;
   p->buffers[i] = NULL;
   wudf_budget_credit(p->budget, p->charged[i]);
@@ -137,7 +138,7 @@ static void owned_array_release(struct ArrowArray *a) {
   owned_array *p = a->private_data;
   if (p) {
     for (int i = 0; i < 3; i++) owned_array_drop(p, i);
-    free(p);
+    wudf_free(p);
   }
   a->buffers = NULL;
   a->private_data = NULL;
@@ -150,11 +151,11 @@ static void owned_array_set(owned_array *p, int i, void *buf) {
 }
 
 wudf_arrow_owner *wudf_arrow_owner_new(void) {
-  return calloc(1, sizeof(owned_array));
+  return wudf_calloc(1, sizeof(owned_array));
 }
 
 void wudf_arrow_owner_free(wudf_arrow_owner *o) {
-  free(o);
+  wudf_free(o);
 }
 
 void wudf_arrow_adopt(wudf_arrow_owner *o, struct ArrowArray *out,
@@ -176,7 +177,7 @@ void wudf_arrow_adopt(wudf_arrow_owner *o, struct ArrowArray *out,
 /* Fills *out as an array of `length` rows with no buffers yet. */
 static owned_array *owned_array_new(int64_t length, int64_t n_buffers,
                                     struct ArrowArray *out) {
-  owned_array *p = calloc(1, sizeof *p);
+  owned_array *p = wudf_calloc(1, sizeof *p);
   if (!p) return NULL;
   memset(out, 0, sizeof *out);
   out->length = length;
@@ -192,21 +193,21 @@ wudf_status wudf_arrow_new_values(wudf_type type, int64_t length,
                                   wudf_error *err) {
   size_t bytes;
   if (!out || !type_built(type) || type == WUDF_TYPE_UTF8 || length < 0) {
-    free(validity);
+    wudf_free(validity);
     return wudf_fail(err, WUDF_ERR_ARG,
                      "cannot make a fixed-width array of type %s, %lld rows",
                      wudf_type_str(type), (long long)length);
   }
   if (!values_bytes(type, length, &bytes)) {
-    free(validity);
+    wudf_free(validity);
     return wudf_fail(err, WUDF_ERR_NOMEM, "%lld rows of %s are too many",
                      (long long)length, wudf_type_str(type));
   }
-  void *values = malloc(bytes ? bytes : 1);
+  void *values = wudf_malloc(bytes ? bytes : 1);
   owned_array *p = values ? owned_array_new(length, 2, out) : NULL;
   if (!p) {
-    free(values);
-    free(validity);
+    wudf_free(values);
+    wudf_free(validity);
     memset(out, 0, sizeof *out);
     return wudf_fail(err, WUDF_ERR_NOMEM,
                      "out of memory for an array of %lld rows of %s",
@@ -227,7 +228,7 @@ wudf_status wudf_arrow_new_fixed(wudf_type type, int64_t length,
   (void)values_bytes(type, length, &bytes); /* succeeded just above */
   memset((void *)out->buffers[1], 0, bytes);
   if (!with_validity) return WUDF_OK;
-  uint8_t *validity = calloc(vbytes ? vbytes : 1, 1);
+  uint8_t *validity = wudf_calloc(vbytes ? vbytes : 1, 1);
   if (!validity) {
     out->release(out);
     return wudf_fail(err, WUDF_ERR_NOMEM,
@@ -278,9 +279,9 @@ static void owned_schema_release(struct ArrowSchema *s) {
   if (!s || !s->release) return;
   owned_schema *p = s->private_data;
   if (p) {
-    free(p->format);
-    free(p->name);
-    free(p);
+    wudf_free(p->format);
+    wudf_free(p->name);
+    wudf_free(p);
   }
   s->format = NULL;
   s->name = NULL;
@@ -294,10 +295,10 @@ wudf_status wudf_arrow_schema_new(wudf_type type, const char *name,
   if (!out || !type_known(type))
     return wudf_fail(err, WUDF_ERR_ARG, "cannot make a schema of type %s",
                      wudf_type_str(type));
-  owned_schema *p = calloc(1, sizeof *p);
+  owned_schema *p = wudf_calloc(1, sizeof *p);
   if (!p) goto fail;
-  p->format = strdup(type_names[type].format);
-  p->name = name ? strdup(name) : NULL;
+  p->format = wudf_strdup(type_names[type].format);
+  p->name = name ? wudf_strdup(name) : NULL;
   if (!p->format || (name && !p->name)) goto fail;
   memset(out, 0, sizeof *out);
   out->format = p->format;
@@ -308,10 +309,10 @@ wudf_status wudf_arrow_schema_new(wudf_type type, const char *name,
   return WUDF_OK;
 fail:
   if (p) {
-    free(p->format);
-    free(p->name);
+    wudf_free(p->format);
+    wudf_free(p->name);
   }
-  free(p);
+  wudf_free(p);
   return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a schema");
 }
 
@@ -328,7 +329,7 @@ static bool growbuf_reserve(growbuf *g, size_t need) {
   size_t cap = g->cap < 64 ? 64 : g->cap;
   while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   /* calloc for the first block: large capacities stay untouched pages. */
-  uint8_t *p = g->p ? realloc(g->p, cap) : calloc(cap, 1);
+  uint8_t *p = g->p ? wudf_realloc(g->p, cap) : wudf_calloc(cap, 1);
   if (!p) return false;
   if (g->p) memset(p + g->cap, 0, cap - g->cap);
   g->p = p;
@@ -337,7 +338,7 @@ static bool growbuf_reserve(growbuf *g, size_t need) {
 }
 
 static void growbuf_reset(growbuf *g) {
-  free(g->p);
+  wudf_free(g->p);
   memset(g, 0, sizeof *g);
 }
 
@@ -378,7 +379,7 @@ wudf_status wudf_array_builder_new(wudf_type type, int64_t capacity,
   if (!values_bytes(type, capacity, &bytes))
     return wudf_fail(err, WUDF_ERR_NOMEM, "capacity of %lld rows is too large",
                      (long long)capacity);
-  wudf_array_builder *b = calloc(1, sizeof *b);
+  wudf_array_builder *b = wudf_calloc(1, sizeof *b);
   if (!b) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a builder");
   b->type = type;
   b->capacity = capacity;
@@ -398,7 +399,7 @@ void wudf_array_builder_free(wudf_array_builder *b) {
   growbuf_reset(&b->values);
   growbuf_reset(&b->validity);
   growbuf_reset(&b->data);
-  free(b);
+  wudf_free(b);
 }
 
 void wudf_array_builder_set_max_data(wudf_array_builder *b, size_t max) {

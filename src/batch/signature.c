@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/udfs_section.h"
 
@@ -221,8 +222,8 @@ typedef struct sig_list {
 } sig_list;
 
 static void sig_list_reset(sig_list *l) {
-  free(l->sigs);
-  free(l->lines);
+  wudf_free(l->sigs);
+  wudf_free(l->lines);
   memset(l, 0, sizeof *l);
 }
 
@@ -234,9 +235,9 @@ static wudf_status sig_list_push(sig_list *l, const wudf_udf_sig *sig,
                      WUDF_BATCH_MAX_UDFS);
   if (l->n == l->cap) {
     uint32_t cap = l->cap ? l->cap * 2 : 8;
-    wudf_udf_sig *s = realloc(l->sigs, cap * sizeof *s);
+    wudf_udf_sig *s = wudf_realloc(l->sigs, cap * sizeof *s);
     if (s) l->sigs = s;
-    size_t *ln = s ? realloc(l->lines, cap * sizeof *ln) : NULL;
+    size_t *ln = s ? wudf_realloc(l->lines, cap * sizeof *ln) : NULL;
     if (!ln) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for UDFs");
     l->lines = ln;
     l->cap = cap;
@@ -263,7 +264,7 @@ static int cmp_entries(const void *x, const void *y) {
  * line that repeats a name, whatever the order of the section. */
 static wudf_status check_duplicates(const sig_list *l, wudf_error *err) {
   if (l->n < 2) return WUDF_OK;
-  name_entry *e = malloc(l->n * sizeof *e);
+  name_entry *e = wudf_malloc(l->n * sizeof *e);
   if (!e) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for UDFs");
   for (uint32_t i = 0; i < l->n; i++)
     e[i] = (name_entry){l->sigs[i].name, l->lines[i]};
@@ -282,7 +283,7 @@ static wudf_status check_duplicates(const sig_list *l, wudf_error *err) {
                    "wudf.udfs line %zu: UDF '%s' is already declared on line "
                    "%zu",
                    dup->line, dup->name, first->line);
-  free(e);
+  wudf_free(e);
   return st;
 }
 
@@ -318,7 +319,7 @@ wudf_status wudf_udf_sigs_parse_section(const char *text, size_t len,
     sig_list_reset(&l);
     return st;
   }
-  free(l.lines);
+  wudf_free(l.lines);
   *out = l.sigs;
   *count = l.n;
   return WUDF_OK;

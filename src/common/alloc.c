@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +81,21 @@ char *wudf_strndup(const char *s, size_t n) {
 
 char *wudf_strdup(const char *s) {
   return s ? wudf_strndup(s, strlen(s)) : NULL;
+}
+
+char *wudf_realpath(const char *path) {
+  char *real = path ? realpath(path, NULL) : NULL;
+  char *copy = wudf_strdup(real);
+  free(real); /* realpath() allocates with the C library */
+  return copy;
+}
+
+char *wudf_vasprintf(const char *fmt, va_list ap) {
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  char *s = n >= 0 ? wudf_malloc((size_t)n + 1) : NULL;
+  if (s) vsnprintf(s, (size_t)n + 1, fmt, again);
+  va_end(again);
+  return s;
 }

@@ -4,6 +4,7 @@
 #ifndef WUDF_COMMON_ALLOC_H
 #define WUDF_COMMON_ALLOC_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,6 +22,11 @@ void wudf_free(void *ptr);
  * NULL when out of memory or s is NULL. */
 char *wudf_strdup(const char *s);
 char *wudf_strndup(const char *s, size_t n);
+
+/* realpath(path, NULL) and vasprintf(), in memory from wudf_malloc(). */
+char *wudf_realpath(const char *path);
+char *wudf_vasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* Fixes the allocator: `fn` (NULL: the C library's) with `user`. The first
  * call, or the first allocation, decides; later calls return whether they

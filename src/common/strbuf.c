@@ -1,4 +1,5 @@
 #include "common/strbuf.h"
+#include "common/alloc.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -11,7 +12,7 @@ void wudf_strbuf_init(wudf_strbuf *sb) {
 }
 
 void wudf_strbuf_reset(wudf_strbuf *sb) {
-  free(sb->data);
+  wudf_free(sb->data);
   wudf_strbuf_init(sb);
 }
 
@@ -25,7 +26,7 @@ static bool reserve(wudf_strbuf *sb, size_t extra) {
     if (cap > SIZE_MAX / 2) goto fail;
     cap *= 2;
   }
-  char *p = realloc(sb->data, cap);
+  char *p = wudf_realloc(sb->data, cap);
   if (!p) goto fail;
   sb->data = p;
   sb->cap = cap;
@@ -63,8 +64,8 @@ void wudf_strbuf_printf(wudf_strbuf *sb, const char *fmt, ...) {
 
 char *wudf_strbuf_take(wudf_strbuf *sb) {
   char *s = sb->oom ? NULL : sb->data;
-  if (!s && !sb->oom) s = calloc(1, 1);
-  if (sb->oom) free(sb->data);
+  if (!s && !sb->oom) s = wudf_calloc(1, 1);
+  if (sb->oom) wudf_free(sb->data);
   wudf_strbuf_init(sb);
   return s;
 }

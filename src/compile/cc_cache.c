@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/sha256.h"
 #include "compile/compile_internal.h"
@@ -66,8 +67,8 @@ wudf_status wudf_cc_cache_open(wudf_cc_cache *c, const char *dir,
 
 void wudf_cc_cache_reset(wudf_cc_cache *c) {
   if (!c) return;
-  free(c->dir);
-  free(c->tmp);
+  wudf_free(c->dir);
+  wudf_free(c->tmp);
   memset(c, 0, sizeof *c);
 }
 
@@ -127,7 +128,7 @@ static char *read_entry(const char *path, size_t *len) {
       !(st.st_mode & (S_IWGRP | S_IWOTH)) && st.st_size > 0 &&
       (size_t)st.st_size <= MAX_ENTRY) {
     size_t size = (size_t)st.st_size, got = 0;
-    buf = malloc(size + 1);
+    buf = wudf_malloc(size + 1);
     while (buf && got < size) {
       ssize_t r = read(fd, buf + got, size - got);
       if (r < 0 && errno == EINTR) continue;
@@ -135,7 +136,7 @@ static char *read_entry(const char *path, size_t *len) {
       got += (size_t)r;
     }
     if (buf && got != size) {
-      free(buf);
+      wudf_free(buf);
       buf = NULL;
     }
     if (buf) buf[size] = '\0';
@@ -205,13 +206,13 @@ bool wudf_cc_cache_load(const wudf_cc_cache *c, const char *key, uint8_t **wasm,
     wudf_cc_diags_add(diags, d->severity, d->line, d->column, "%s", d->message);
   }
   if (!hit && buf) {
-    free(*wasm);
+    wudf_free(*wasm);
     *wasm = NULL;
   }
   wudf_cc_diags_reset(&got);
-  free(buf);
-  free(path);
-  free(shard);
+  wudf_free(buf);
+  wudf_free(path);
+  wudf_free(shard);
   return hit;
 }
 
@@ -244,14 +245,14 @@ static void publish(const char *shard, const char *path, const wudf_strbuf *sb,
   char *tmp = wudf_cc_path_join(shard, "entry-XXXXXX");
   int fd = tmp ? mkstemp(tmp) : -1;
   if (fd < 0) {
-    free(tmp);
+    wudf_free(tmp);
     return;
   }
   bool ok = fchmod(fd, 0644) == 0 && write_whole(fd, sb->data, sb->len) &&
             write_whole(fd, (const char *)wasm, len);
   ok = close(fd) == 0 && ok;
   if (!ok || rename(tmp, path) != 0) unlink(tmp);
-  free(tmp);
+  wudf_free(tmp);
 }
 
 void wudf_cc_cache_store(const wudf_cc_cache *c, const char *key,
@@ -267,6 +268,6 @@ void wudf_cc_cache_store(const wudf_cc_cache *c, const char *key,
   if (path && shard && !sb.oom && private_dir(shard, NULL) == WUDF_OK)
     publish(shard, path, &sb, wasm, len);
   wudf_strbuf_reset(&sb);
-  free(path);
-  free(shard);
+  wudf_free(path);
+  wudf_free(shard);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 
@@ -76,9 +77,9 @@ static const char *include_dir(const wudf_cc_env *env, char **owned) {
   if (!env->guest_header) return NULL;
   if (env->sandboxed) return WUDF_CC_SANDBOX_INCLUDE;
   const char *slash = strrchr(env->guest_header, '/');
-  *owned = slash
-               ? strndup(env->guest_header, (size_t)(slash - env->guest_header))
-               : strdup(".");
+  *owned = slash ? wudf_strndup(env->guest_header,
+                                (size_t)(slash - env->guest_header))
+                 : wudf_strdup(".");
   return *owned;
 }
 
@@ -143,7 +144,7 @@ static wudf_status compile_ir(wudf_cc_job *job, wudf_error *err) {
   arg(&a, "-o");
   arg(&a, k_ir);
   wudf_status st = run_clang(job, "the compiler", &a, err);
-  free(owned);
+  wudf_free(owned);
   return st;
 }
 
@@ -259,7 +260,7 @@ static wudf_status link_module(wudf_cc_job *job, const wudf_cc_funcs *fs,
   place_link_errors(job, first);
   wudf_strbuf_reset(&ls.exports);
   wudf_strbuf_reset(&ls.fuse);
-  free(ls.include);
+  wudf_free(ls.include);
   return st;
 }
 
@@ -270,15 +271,15 @@ static wudf_status read_functions(wudf_cc_job *job, wudf_cc_funcs *fs,
   wudf_status st = wudf_cc_read_file(
       job->env.work_dir, k_ir, job->env.opts->output_bytes, &ir, &len, err);
   if (st == WUDF_OK && !job->env.sandboxed) {
-    dir = realpath(job->env.work_dir, NULL);
+    dir = wudf_realpath(job->env.work_dir);
     if (!dir) st = wudf_fail(err, WUDF_ERR_IO, "resolving the work directory");
   }
   if (st == WUDF_OK)
     st = wudf_cc_ir_functions(ir, len, main_name(job),
                               dir ? dir : WUDF_CC_SANDBOX_DIR, job->source,
                               job->len, fs, err);
-  free(dir);
-  free(ir);
+  wudf_free(dir);
+  wudf_free(ir);
   return st;
 }
 
@@ -307,7 +308,7 @@ static wudf_status finish(wudf_cc_job *job, const wudf_cc_funcs *fs,
   if (!text) return wudf_fail(err, WUDF_ERR_NOMEM, "UDF section");
   st = wudf_cc_set_custom(&job->wasm, &job->wasm_len, WUDF_CC_UDFS_SECTION,
                           text, tlen, err);
-  free(text);
+  wudf_free(text);
   return st;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "compile/compile_internal.h"
 
 void wudf_cc_diags_add(wudf_cc_diags *d, wudf_severity severity, uint32_t line,
@@ -14,7 +15,7 @@ void wudf_cc_diags_add(wudf_cc_diags *d, wudf_severity severity, uint32_t line,
   if (d->oom) return;
   if (d->n == d->cap) {
     uint32_t cap = d->cap ? d->cap * 2 : 8;
-    wudf_cc_diag *p = realloc(d->items, cap * sizeof *p);
+    wudf_cc_diag *p = wudf_realloc(d->items, cap * sizeof *p);
     if (!p) {
       d->oom = true;
       return;
@@ -24,10 +25,9 @@ void wudf_cc_diags_add(wudf_cc_diags *d, wudf_severity severity, uint32_t line,
   }
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  int r = vasprintf(&msg, fmt, ap);
+  char *msg = wudf_vasprintf(fmt, ap);
   va_end(ap);
-  if (r < 0) {
+  if (!msg) {
     d->oom = true;
     return;
   }
@@ -36,8 +36,8 @@ void wudf_cc_diags_add(wudf_cc_diags *d, wudf_severity severity, uint32_t line,
 
 void wudf_cc_diags_reset(wudf_cc_diags *d) {
   if (!d) return;
-  for (uint32_t i = 0; i < d->n; i++) free(d->items[i].message);
-  free(d->items);
+  for (uint32_t i = 0; i < d->n; i++) wudf_free(d->items[i].message);
+  wudf_free(d->items);
   memset(d, 0, sizeof *d);
 }
 
@@ -205,7 +205,7 @@ static void add_unlocated(parse_state *ps, wudf_severity sev, const char *m) {
   if (!strncmp(m2, ps->names->display_name, dl) && !strncmp(m2 + dl, ": ", 2))
     m2 += dl + 2;
   wudf_cc_diags_add(ps->out, sev, 0, 0, "%s", m2);
-  free(clean);
+  wudf_free(clean);
 }
 
 static void add_located(parse_state *ps, const located *loc) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "compile/compile_internal.h"
@@ -36,7 +37,7 @@ wudf_status wudf_cc_workdir_new(const char *parent, char **out,
     wudf_status st =
         wudf_fail(err, WUDF_ERR_IO, "cannot create a work directory in %s: %s",
                   parent, errstr(errno, eb, sizeof eb));
-    free(path);
+    wudf_free(path);
     return st;
   }
   *out = path;
@@ -59,19 +60,19 @@ wudf_status wudf_cc_write_file(const char *dir, const char *name,
   if (st != WUDF_OK)
     wudf_fail(err, WUDF_ERR_IO, "writing %s: %s", path,
               errstr(errno, eb, sizeof eb));
-  free(path);
+  wudf_free(path);
   return st;
 }
 
 static wudf_status read_fd(int fd, size_t size, char **data, size_t *len) {
-  char *buf = malloc(size + 1);
+  char *buf = wudf_malloc(size + 1);
   if (!buf) return WUDF_ERR_NOMEM;
   size_t got = 0;
   while (got < size) {
     ssize_t r = read(fd, buf + got, size - got);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      free(buf);
+      wudf_free(buf);
       return WUDF_ERR_IO;
     }
     if (r == 0) break;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 
@@ -54,7 +55,7 @@ static wudf_status index_metadata(ir *r, wudf_error *err) {
   for (size_t i = 0; i < r->len; i++) lines += r->text[i] == '\n';
   /* Metadata numbers are dense from 0, so they stay below the line count. */
   r->nmeta = lines;
-  r->meta = calloc(r->nmeta, sizeof *r->meta);
+  r->meta = wudf_calloc(r->nmeta, sizeof *r->meta);
   if (!r->meta) return wudf_fail(err, WUDF_ERR_NOMEM, "indexing the IR");
   for (const char *p = r->text; p < r->text + r->len;) {
     size_t n = line_len(r, p);
@@ -626,6 +627,6 @@ wudf_status wudf_cc_ir_functions(const char *text, size_t len,
       st = scan_define(&r, p, n, &m, out, err);
     p += n + 1;
   }
-  free(r.meta);
+  wudf_free(r.meta);
   return st;
 }

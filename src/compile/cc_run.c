@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 
@@ -34,7 +35,7 @@ static void sv_push(strvec *sv, const char *s) {
   if (sv->oom) return;
   if (sv->n + 2 > sv->cap) {
     size_t cap = sv->cap ? sv->cap * 2 : 64;
-    char **p = realloc(sv->v, cap * sizeof *p);
+    char **p = wudf_realloc(sv->v, cap * sizeof *p);
     if (!p) {
       sv->oom = true;
       return;
@@ -42,7 +43,7 @@ static void sv_push(strvec *sv, const char *s) {
     sv->v = p;
     sv->cap = cap;
   }
-  char *c = s ? strdup(s) : NULL;
+  char *c = s ? wudf_strdup(s) : NULL;
   if (!c) {
     sv->oom = true;
     return;
@@ -52,8 +53,8 @@ static void sv_push(strvec *sv, const char *s) {
 }
 
 static void sv_reset(strvec *sv) {
-  for (size_t i = 0; i < sv->n; i++) free(sv->v[i]);
-  free(sv->v);
+  for (size_t i = 0; i < sv->n; i++) wudf_free(sv->v[i]);
+  wudf_free(sv->v);
   memset(sv, 0, sizeof *sv);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/sha256.h"
 #include "compile/compile_internal.h"
@@ -52,7 +53,8 @@ static bool is_executable_file(const char *path) {
 
 /* `name` looked up in PATH (as is when it holds a '/'); owned, or NULL. */
 static char *find_in_path(const char *name) {
-  if (strchr(name, '/')) return is_executable_file(name) ? strdup(name) : NULL;
+  if (strchr(name, '/'))
+    return is_executable_file(name) ? wudf_strdup(name) : NULL;
   const char *path = getenv("PATH");
   if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
   for (const char *p = path; *p;) {
@@ -62,7 +64,7 @@ static char *find_in_path(const char *name) {
     wudf_strbuf_printf(&sb, "%.*s/%s", (int)n, p, name);
     char *cand = wudf_strbuf_take(&sb);
     if (cand && n && is_executable_file(cand)) return cand;
-    free(cand);
+    wudf_free(cand);
     p += n;
     if (*p) p++;
   }
@@ -71,8 +73,8 @@ static char *find_in_path(const char *name) {
 
 static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
-  if (!slash) return strdup(".");
-  return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+  if (!slash) return wudf_strdup(".");
+  return wudf_strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
 /* realpath(dirname(path)) + "/" + basename(path): where a library's name
@@ -80,11 +82,11 @@ static char *dir_of(const char *path) {
  * soname link, which the loader needs under that name). */
 static char *canonical_dir_path(const char *path) {
   char *dir = dir_of(path);
-  char *real = dir ? realpath(dir, NULL) : NULL;
+  char *real = dir ? wudf_realpath(dir) : NULL;
   const char *base = strrchr(path, '/');
   char *out = real && base ? wudf_cc_path_join(real, base + 1) : NULL;
-  free(dir);
-  free(real);
+  wudf_free(dir);
+  wudf_free(real);
   return out;
 }
 
@@ -128,7 +130,7 @@ static void binds_add(wudf_cc_binds *b, const char *src, const char *dst) {
   if (binds_has_dst(b, dst)) return;
   if (b->n == b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 32;
-    wudf_cc_bind *p = realloc(b->items, cap * sizeof *p);
+    wudf_cc_bind *p = wudf_realloc(b->items, cap * sizeof *p);
     if (!p) {
       b->oom = true;
       return;
@@ -136,10 +138,10 @@ static void binds_add(wudf_cc_binds *b, const char *src, const char *dst) {
     b->items = p;
     b->cap = cap;
   }
-  char *s = strdup(src), *d = strdup(dst);
+  char *s = wudf_strdup(src), *d = wudf_strdup(dst);
   if (!s || !d) {
-    free(s);
-    free(d);
+    wudf_free(s);
+    wudf_free(d);
     b->oom = true;
     return;
   }
@@ -148,10 +150,10 @@ static void binds_add(wudf_cc_binds *b, const char *src, const char *dst) {
 
 static void binds_reset(wudf_cc_binds *b) {
   for (size_t i = 0; i < b->n; i++) {
-    free(b->items[i].src);
-    free(b->items[i].dst);
+    wudf_free(b->items[i].src);
+    wudf_free(b->items[i].dst);
   }
-  free(b->items);
+  wudf_free(b->items);
   memset(b, 0, sizeof *b);
 }
 
@@ -177,8 +179,8 @@ static void follow_link(wudf_cc_binds *b, const char *dir, const char *link,
   if (n <= 0) return;
   target[n] = '\0';
   char *lexical =
-      target[0] == '/' ? strdup(target) : wudf_cc_path_join(dir, target);
-  char *real = realpath(link, NULL);
+      target[0] == '/' ? wudf_strdup(target) : wudf_cc_path_join(dir, target);
+  char *real = wudf_realpath(link);
   if (lexical) normalize_path(lexical);
   if (lexical && real && !covered(b, lexical)) {
     binds_add(b, real, lexical);
@@ -186,8 +188,8 @@ static void follow_link(wudf_cc_binds *b, const char *dir, const char *link,
     if (stat(real, &st) == 0 && S_ISDIR(st.st_mode))
       walk_links(b, lexical, depth + 1);
   }
-  free(lexical);
-  free(real);
+  wudf_free(lexical);
+  wudf_free(real);
 }
 
 static void walk_links(wudf_cc_binds *b, const char *dir, int depth) {
@@ -203,7 +205,7 @@ static void walk_links(wudf_cc_binds *b, const char *dir, int depth) {
       if (S_ISLNK(st.st_mode)) follow_link(b, dir, path, depth);
       if (S_ISDIR(st.st_mode)) walk_links(b, path, depth + 1);
     }
-    free(path);
+    wudf_free(path);
   }
   closedir(d);
 }
@@ -211,11 +213,11 @@ static void walk_links(wudf_cc_binds *b, const char *dir, int depth) {
 /* Binds directory `dir` (resolved) at its own path, then what its links
  * lead to. */
 static void bind_tree(wudf_cc_binds *b, const char *dir) {
-  char *real = realpath(dir, NULL);
+  char *real = wudf_realpath(dir);
   if (!real) return;
   binds_add(b, real, dir);
   walk_links(b, dir, 0);
-  free(real);
+  wudf_free(real);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -279,9 +281,9 @@ static char *elf_interpreter(const char *binary) {
     for (int i = 7; i >= 0; i--) size = size << 8 | ph[32 + i];
     if (size < 2 || size > PATH_MAX || fseeko(f, (off_t)off, SEEK_SET) != 0)
       break;
-    interp = calloc(1, (size_t)size + 1);
+    interp = wudf_calloc(1, (size_t)size + 1);
     if (interp && fread(interp, 1, (size_t)size, f) != size) {
-      free(interp);
+      wudf_free(interp);
       interp = NULL;
     }
   }
@@ -297,7 +299,7 @@ static char *list_libraries(const char *binary) {
   const char *direct[] = {interp, "--list", binary, NULL};
   const char *script[] = {"ldd", binary, NULL};
   char *out = interp && interp[0] == '/' ? query(direct) : NULL;
-  free(interp);
+  wudf_free(interp);
   return out ? out : query(script);
 }
 
@@ -323,10 +325,10 @@ static bool bind_libraries(wudf_cc_binds *b, const char *binary,
     char *dir = dst ? dir_of(dst) : NULL;
     if (dir) add_search_dir(lib_path, dir);
     binds_add(b, path, dst);
-    free(dst);
-    free(dir);
+    wudf_free(dst);
+    wudf_free(dir);
   }
-  free(out);
+  wudf_free(out);
   return ok;
 }
 
@@ -337,15 +339,15 @@ static bool bind_libraries(wudf_cc_binds *b, const char *binary,
 static void clang_problem(wudf_cc_tools *t, const char *what) {
   snprintf(t->clang_problem, sizeof t->clang_problem, "%s (install it: %s)",
            what, k_clang_packages);
-  free(t->clang);
+  wudf_free(t->clang);
   t->clang = NULL;
 }
 
 static bool find_clang(wudf_cc_tools *t, const char *name) {
   if (!name || !*name) name = "clang-19";
   char *found = find_in_path(name);
-  t->clang = found ? realpath(found, NULL) : NULL;
-  free(found);
+  t->clang = found ? wudf_realpath(found) : NULL;
+  wudf_free(found);
   if (!t->clang) {
     char what[160];
     snprintf(what, sizeof what, "%s was not found in PATH", name);
@@ -354,8 +356,8 @@ static bool find_clang(wudf_cc_tools *t, const char *name) {
   }
   char *dir = dir_of(t->clang);
   t->wasm_ld = dir ? wudf_cc_path_join(dir, "wasm-ld") : NULL;
-  free(dir);
-  t->lld = t->wasm_ld ? realpath(t->wasm_ld, NULL) : NULL;
+  wudf_free(dir);
+  t->lld = t->wasm_ld ? wudf_realpath(t->wasm_ld) : NULL;
   if (!t->lld) {
     clang_problem(t, "wasm-ld was not found next to clang");
     return false;
@@ -382,7 +384,7 @@ static void bind_resource_dir(wudf_cc_binds *b, const char *res) {
     char *d = wudf_cc_path_join(res, subdirs[i]);
     struct stat st;
     if (d && stat(d, &st) == 0 && S_ISDIR(st.st_mode)) bind_tree(b, d);
-    free(d);
+    wudf_free(d);
   }
 }
 
@@ -411,8 +413,8 @@ static void setup_clang(wudf_cc_tools *t, const char *name) {
 static void setup_wat2wasm(wudf_cc_tools *t, const char *name) {
   if (!name || !*name) name = "wat2wasm";
   char *found = find_in_path(name);
-  t->wat2wasm = found ? realpath(found, NULL) : NULL;
-  free(found);
+  t->wat2wasm = found ? wudf_realpath(found) : NULL;
+  wudf_free(found);
   if (!t->wat2wasm) {
     snprintf(t->wat_problem, sizeof t->wat_problem,
              "%s was not found in PATH (install it: apt-get install wabt)",
@@ -427,7 +429,7 @@ static void setup_wat2wasm(wudf_cc_tools *t, const char *name) {
   if (!ok) {
     snprintf(t->wat_problem, sizeof t->wat_problem,
              "ldd cannot list the libraries of %s", t->wat2wasm);
-    free(t->wat2wasm);
+    wudf_free(t->wat2wasm);
     t->wat2wasm = NULL;
   }
 }
@@ -481,15 +483,15 @@ static void compute_id(wudf_cc_tools *t) {
 }
 
 static void tools_reset(wudf_cc_tools *t) {
-  free(t->clang);
-  free(t->wasm_ld);
-  free(t->lld);
-  free(t->resource_dir);
-  free(t->wat2wasm);
-  free(t->bwrap);
-  free(t->prlimit);
-  free(t->clang_lib_path);
-  free(t->wat_lib_path);
+  wudf_free(t->clang);
+  wudf_free(t->wasm_ld);
+  wudf_free(t->lld);
+  wudf_free(t->resource_dir);
+  wudf_free(t->wat2wasm);
+  wudf_free(t->bwrap);
+  wudf_free(t->prlimit);
+  wudf_free(t->clang_lib_path);
+  wudf_free(t->wat_lib_path);
   binds_reset(&t->clang_binds);
   binds_reset(&t->wat_binds);
   memset(t, 0, sizeof *t);
@@ -529,16 +531,16 @@ static tools_entry *find_entry(const char *const names[3]) {
 
 static wudf_status add_entry(const char *const names[3], tools_entry **out,
                              wudf_error *err) {
-  tools_entry *e = calloc(1, sizeof *e);
+  tools_entry *e = wudf_calloc(1, sizeof *e);
   bool ok = e != NULL;
   for (int i = 0; ok && i < 3; i++)
-    ok = !names[i] || (e->names[i] = strdup(names[i])) != NULL;
+    ok = !names[i] || (e->names[i] = wudf_strdup(names[i])) != NULL;
   wudf_status st = ok ? discover(&e->tools, names, err)
                       : wudf_fail(err, WUDF_ERR_NOMEM,
                                   "out of memory finding the toolchain");
   if (st != WUDF_OK) {
-    for (int i = 0; e && i < 3; i++) free(e->names[i]);
-    free(e);
+    for (int i = 0; e && i < 3; i++) wudf_free(e->names[i]);
+    wudf_free(e);
     return st;
   }
   e->next = g_entries;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 #include "load/udfs_section.h"
@@ -23,7 +24,7 @@ wudf_status wudf_cc_funcs_push(wudf_cc_funcs *f, wudf_cc_func **slot,
                                wudf_error *err) {
   if (f->n == f->cap) {
     uint32_t cap = f->cap ? f->cap * 2 : 16;
-    wudf_cc_func *p = realloc(f->items, cap * sizeof *p);
+    wudf_cc_func *p = wudf_realloc(f->items, cap * sizeof *p);
     if (!p) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for UDFs");
     f->items = p;
     f->cap = cap;
@@ -35,7 +36,7 @@ wudf_status wudf_cc_funcs_push(wudf_cc_funcs *f, wudf_cc_func **slot,
 
 void wudf_cc_funcs_reset(wudf_cc_funcs *f) {
   if (!f) return;
-  free(f->items);
+  wudf_free(f->items);
   memset(f, 0, sizeof *f);
 }
 
@@ -136,7 +137,7 @@ static void mark_named(chooser *c, const char *name) {
 static void add_sig(chooser *c, const wudf_udf_sig *sig) {
   if (c->n == c->cap) {
     uint32_t cap = c->cap ? c->cap * 2 : 16;
-    wudf_udf_sig *p = realloc(c->sigs, cap * sizeof *p);
+    wudf_udf_sig *p = wudf_realloc(c->sigs, cap * sizeof *p);
     if (!p) {
       c->oom = true;
       return;
@@ -263,16 +264,16 @@ wudf_status wudf_cc_choose_udfs(const wudf_cc_udf_input *in,
   chooser c = {.in = in, .diags = diags};
   *sigs = NULL;
   *n = 0;
-  c.named_done = calloc(in->nfunctions + 1u, sizeof *c.named_done);
+  c.named_done = wudf_calloc(in->nfunctions + 1u, sizeof *c.named_done);
   if (!c.named_done) return wudf_fail(err, WUDF_ERR_NOMEM, "choosing UDFs");
   declared(&c);
   for (uint32_t i = 0; in->funcs && i < in->funcs->n; i++)
     candidate(&c, &in->funcs->items[i]);
   unmatched_names(&c);
   nothing_chosen(&c);
-  free(c.named_done);
+  wudf_free(c.named_done);
   if (c.oom || diags->oom) {
-    free(c.sigs);
+    wudf_free(c.sigs);
     return wudf_fail(err, WUDF_ERR_NOMEM, "choosing UDFs");
   }
   *sigs = c.sigs;
@@ -420,7 +421,7 @@ wudf_status wudf_cc_set_custom(uint8_t **wasm, size_t *len, const char *name,
     wudf_strbuf_reset(&out);
     return wudf_fail(err, WUDF_ERR_NOMEM, "rewriting the module");
   }
-  free(*wasm);
+  wudf_free(*wasm);
   *len = out.len;
   *wasm = (uint8_t *)wudf_strbuf_take(&out);
   return WUDF_OK;

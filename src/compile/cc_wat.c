@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 #include "load/derive.h"
@@ -241,7 +242,7 @@ static wudf_status write_section(wudf_cc_job *job, wudf_error *err) {
   if (!text) return wudf_fail(err, WUDF_ERR_NOMEM, "UDF section");
   wudf_status st = wudf_cc_set_custom(&job->wasm, &job->wasm_len,
                                       WUDF_CC_UDFS_SECTION, text, tlen, err);
-  free(text);
+  wudf_free(text);
   return st;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "compile/compile_internal.h"
 #include "translate/toolchain.h"
@@ -150,11 +151,11 @@ static void resolve_options(const wudf_compile_options *in,
 static char *header_in(const char *dir) {
   if (!dir || !*dir) return NULL;
   char *path = wudf_cc_path_join(dir, WUDF_CC_GUEST_HEADER);
-  char *real = path ? realpath(path, NULL) : NULL;
+  char *real = path ? wudf_realpath(path) : NULL;
   struct stat st;
-  free(path);
+  wudf_free(path);
   if (real && stat(real, &st) == 0 && S_ISREG(st.st_mode)) return real;
-  free(real);
+  wudf_free(real);
   return NULL;
 }
 
@@ -189,32 +190,32 @@ static char *source_line(const char *src, size_t len, uint32_t line) {
     p = memchr(p, '\n', (size_t)(end - p));
     if (p) p++;
   }
-  if (!line || !p || p > end) return strdup("");
+  if (!line || !p || p > end) return wudf_strdup("");
   const char *e = memchr(p, '\n', (size_t)(end - p));
   size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
   if (n && p[n - 1] == '\r') n--;
-  return strndup(p, n);
+  return wudf_strndup(p, n);
 }
 
 static void free_lines(char **lines, uint32_t n) {
-  for (uint32_t i = 0; lines && i < n; i++) free(lines[i]);
-  free(lines);
+  for (uint32_t i = 0; lines && i < n; i++) wudf_free(lines[i]);
+  wudf_free(lines);
 }
 
 static wudf_status new_result(wudf_cc_job *job, const char *file_name,
                               wudf_compile_result **out, wudf_error *err) {
   uint32_t n = job->diags.n;
-  wudf_compile_result *r = calloc(1, sizeof *r);
-  char **lines = calloc(n + 1u, sizeof *lines);
-  char *name = strdup(file_name);
+  wudf_compile_result *r = wudf_calloc(1, sizeof *r);
+  char **lines = wudf_calloc(n + 1u, sizeof *lines);
+  char *name = wudf_strdup(file_name);
   bool ok = r && lines && name && !job->diags.oom;
   for (uint32_t i = 0; ok && i < n; i++)
     ok = (lines[i] = source_line(job->source, job->len,
                                  job->diags.items[i].line)) != NULL;
   if (!ok) {
     free_lines(lines, n);
-    free(name);
-    free(r);
+    wudf_free(name);
+    wudf_free(r);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for the result");
   }
   r->lang = job->lang;
@@ -277,7 +278,7 @@ static wudf_status pass_through(wudf_cc_job *job, wudf_error *err) {
     return wudf_fail(err, WUDF_ERR_MALFORMED,
                      "%s is not a WebAssembly binary module (version 1)",
                      job->env.opts->file_name);
-  job->wasm = malloc(job->len);
+  job->wasm = wudf_malloc(job->len);
   if (!job->wasm) return wudf_fail(err, WUDF_ERR_NOMEM, "copying the module");
   memcpy(job->wasm, job->source, job->len);
   job->wasm_len = job->len;
@@ -291,11 +292,11 @@ static wudf_status read_header(const char *path, char **text, size_t *len,
   *len = 0;
   if (!path) return WUDF_OK;
   const char *slash = strrchr(path, '/');
-  char *dir = strndup(path, (size_t)(slash - path));
+  char *dir = wudf_strndup(path, (size_t)(slash - path));
   if (!dir) return wudf_fail(err, WUDF_ERR_NOMEM, "header path");
   wudf_status st =
       wudf_cc_read_file(dir, slash + 1, MAX_HEADER, text, len, err);
-  free(dir);
+  wudf_free(dir);
   return st;
 }
 
@@ -308,7 +309,7 @@ static wudf_status run_pipeline(wudf_cc_job *job, const char *tmp_parent,
   st = job->lang == WUDF_LANG_WAT ? wudf_cc_build_wat(job, err)
                                   : wudf_cc_build_clang(job, err);
   wudf_cc_workdir_remove(work);
-  free(work);
+  wudf_free(work);
   job->env.work_dir = NULL;
   return st;
 }
@@ -339,7 +340,7 @@ static wudf_status compile_source(wudf_cc_job *job, bool *hit,
   if (st == WUDF_OK && cache.dir)
     wudf_cc_cache_store(&cache, key, job->wasm, job->wasm_len, &job->diags);
 done:
-  free(header);
+  wudf_free(header);
   wudf_cc_cache_reset(&cache);
   return st;
 }
@@ -353,7 +354,7 @@ static wudf_status compile_job(wudf_cc_job *job, bool *cached,
   job->env.guest_header = header;
   st = compile_source(job, cached, err);
   job->env.guest_header = NULL;
-  free(header);
+  wudf_free(header);
   return st;
 }
 
@@ -362,8 +363,8 @@ static wudf_status finish_result(wudf_cc_job *job, wudf_status st, bool cached,
                                  const char *file_name,
                                  wudf_compile_result **out, wudf_error *err) {
   if (st == WUDF_ERR_COMPILE) { /* neither a module nor UDFs */
-    free(job->wasm);
-    free(job->udfs);
+    wudf_free(job->wasm);
+    wudf_free(job->udfs);
     job->wasm = NULL;
     job->wasm_len = 0;
     job->udfs = NULL;
@@ -401,8 +402,8 @@ wudf_status wudf_compile(const char *source, size_t len,
   if (st == WUDF_OK || st == WUDF_ERR_COMPILE)
     step(&o, WUDF_PHASE_DONE, NULL); /* finished: a late cancel is moot */
   wudf_cc_diags_reset(&job.diags);
-  free(job.wasm);
-  free(job.udfs);
+  wudf_free(job.wasm);
+  wudf_free(job.udfs);
   return st;
 }
 
@@ -420,7 +421,7 @@ static wudf_status read_source(const char *path, char **data, size_t *len,
   }
   wudf_status s = WUDF_OK;
   size_t size = (size_t)st.st_size, got = 0;
-  char *buf = (uint64_t)st.st_size > MAX_SOURCE ? NULL : malloc(size + 1);
+  char *buf = (uint64_t)st.st_size > MAX_SOURCE ? NULL : wudf_malloc(size + 1);
   if (!buf) s = wudf_fail(err, WUDF_ERR_LIMIT, "%s is too large", path);
   while (s == WUDF_OK && got < size) {
     ssize_t r = read(fd, buf + got, size - got);
@@ -431,7 +432,7 @@ static wudf_status read_source(const char *path, char **data, size_t *len,
   }
   close(fd);
   if (s != WUDF_OK) {
-    free(buf);
+    wudf_free(buf);
     return s;
   }
   buf[got] = '\0';
@@ -456,7 +457,7 @@ wudf_status wudf_compile_file(const char *path,
     wudf_compile_options_init(&o);
   if (!o.file_name) o.file_name = path;
   st = wudf_compile(data, len, &o, out, err);
-  free(data);
+  wudf_free(data);
   return st;
 }
 
@@ -468,10 +469,10 @@ void wudf_compile_result_free(wudf_compile_result *r) {
   if (!r) return;
   free_lines(r->lines, r->diags.n);
   wudf_cc_diags_reset(&r->diags);
-  free(r->file_name);
-  free(r->wasm);
-  free(r->udfs);
-  free(r);
+  wudf_free(r->file_name);
+  wudf_free(r->wasm);
+  wudf_free(r->udfs);
+  wudf_free(r);
 }
 
 const uint8_t *wudf_compile_result_wasm(const wudf_compile_result *r,

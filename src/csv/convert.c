@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "csv/csv_internal.h"
 
@@ -35,7 +36,7 @@ static size_t values_bytes(wudf_type t, int64_t rows) {
 
 /* realloc to `to` bytes (at least 1), zeroing bytes [from, to). */
 static bool regrow(uint8_t **p, size_t from, size_t to) {
-  uint8_t *q = realloc(*p, to ? to : 1);
+  uint8_t *q = wudf_realloc(*p, to ? to : 1);
   if (!q) return false;
   if (to > from) memset(q + from, 0, to - from);
   *p = q;
@@ -61,7 +62,7 @@ static wudf_status reserve_rows(wudf_csv_builder *b, int64_t need,
                      (long long)need);
   for (uint32_t i = 0; i < b->ncols; i++)
     if (!col_grow(&b->cols[i], b->cap, cap)) goto nomem;
-  int64_t *lines = realloc(b->lines, (size_t)cap * sizeof *lines);
+  int64_t *lines = wudf_realloc(b->lines, (size_t)cap * sizeof *lines);
   if (!lines) goto nomem;
   b->lines = lines;
   b->cap = cap;
@@ -75,7 +76,7 @@ wudf_status wudf_csv_builder_init(wudf_csv_builder *b, uint32_t ncols,
                                   const wudf_type *types, int64_t cap,
                                   wudf_error *err) {
   memset(b, 0, sizeof *b);
-  b->cols = calloc(ncols ? ncols : 1, sizeof *b->cols);
+  b->cols = wudf_calloc(ncols ? ncols : 1, sizeof *b->cols);
   if (!b->cols)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for %u columns",
                      ncols);
@@ -96,12 +97,12 @@ wudf_status wudf_csv_builder_init(wudf_csv_builder *b, uint32_t ncols,
 
 void wudf_csv_builder_reset(wudf_csv_builder *b) {
   for (uint32_t i = 0; b->cols && i < b->ncols; i++) {
-    free(b->cols[i].validity);
-    free(b->cols[i].values);
-    free(b->cols[i].data);
+    wudf_free(b->cols[i].validity);
+    wudf_free(b->cols[i].values);
+    wudf_free(b->cols[i].data);
   }
-  free(b->cols);
-  free(b->lines);
+  wudf_free(b->cols);
+  wudf_free(b->lines);
   memset(b, 0, sizeof *b);
 }
 
@@ -266,7 +267,7 @@ static bool reserve_data(wudf_csv_colbuf *c, size_t extra) {
   size_t need = c->data_len + extra;
   if (need <= c->data_cap) return true;
   size_t cap = c->data_cap * 2 > need ? c->data_cap * 2 : need;
-  uint8_t *p = realloc(c->data, cap);
+  uint8_t *p = wudf_realloc(c->data, cap);
   if (!p) return false;
   c->data = p;
   c->data_cap = cap;
@@ -337,7 +338,7 @@ wudf_status wudf_csv_builder_append(wudf_csv_builder *b, const uint8_t *buf,
 static void move_column(wudf_csv_colbuf *c, int64_t rows, wudf_arrow_owner *o,
                         struct ArrowArray *a) {
   if (c->null_count == 0) {
-    free(c->validity);
+    wudf_free(c->validity);
     c->validity = NULL;
   }
   wudf_arrow_adopt(o, a, rows, c->null_count, c->type == WUDF_TYPE_UTF8 ? 3 : 2,
@@ -352,9 +353,9 @@ wudf_status wudf_csv_builder_finish(wudf_csv_builder *b, char *const *names,
   uint32_t n = b->ncols;
   wudf_status st = WUDF_ERR_NOMEM;
   memset(out, 0, sizeof *out);
-  wudf_arrow_owner **priv = calloc(n ? n : 1, sizeof *priv);
-  out->columns = calloc(n ? n : 1, sizeof *out->columns);
-  out->schemas = calloc(n ? n : 1, sizeof *out->schemas);
+  wudf_arrow_owner **priv = wudf_calloc(n ? n : 1, sizeof *priv);
+  out->columns = wudf_calloc(n ? n : 1, sizeof *out->columns);
+  out->schemas = wudf_calloc(n ? n : 1, sizeof *out->schemas);
   if (!priv || !out->columns || !out->schemas) goto fail;
   for (uint32_t i = 0; i < n; i++)
     if (!(priv[i] = wudf_arrow_owner_new())) goto fail;
@@ -370,15 +371,15 @@ wudf_status wudf_csv_builder_finish(wudf_csv_builder *b, char *const *names,
   out->lines = b->lines;
   b->lines = NULL;
   b->rows = b->cap = 0;
-  free(priv);
+  wudf_free(priv);
   return WUDF_OK;
 fail:
   for (uint32_t i = 0; priv && i < n; i++) wudf_arrow_owner_free(priv[i]);
-  free(priv);
+  wudf_free(priv);
   for (uint32_t i = 0; out->schemas && i < n; i++)
     if (out->schemas[i].release) out->schemas[i].release(&out->schemas[i]);
-  free(out->columns);
-  free(out->schemas);
+  wudf_free(out->columns);
+  wudf_free(out->schemas);
   memset(out, 0, sizeof *out);
   if (st == WUDF_ERR_NOMEM)
     wudf_fail(err, st, "out of memory finishing a batch");
@@ -391,8 +392,8 @@ void wudf_csv_batch_reset(wudf_csv_batch *b) {
     if (b->columns[i].release) b->columns[i].release(&b->columns[i]);
   for (uint32_t i = 0; b->schemas && i < b->ncols; i++)
     if (b->schemas[i].release) b->schemas[i].release(&b->schemas[i]);
-  free(b->columns);
-  free(b->schemas);
-  free(b->lines);
+  wudf_free(b->columns);
+  wudf_free(b->schemas);
+  wudf_free(b->lines);
   memset(b, 0, sizeof *b);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "csv/csv_internal.h"
 
 wudf_csv_num wudf_csv_parse_int64(const uint8_t *s, size_t n, int64_t *out) {
@@ -134,7 +135,7 @@ static wudf_csv_num convert_copy(const uint8_t *s, size_t n, bool as_float,
                                  double *out) {
   char small[128], *text = small;
   if (n >= sizeof small) {
-    text = malloc(n + 1);
+    text = wudf_malloc(n + 1);
     if (!text) return WUDF_CSV_NUM_NOMEM;
   }
   memcpy(text, s, n);
@@ -142,7 +143,7 @@ static wudf_csv_num convert_copy(const uint8_t *s, size_t n, bool as_float,
   char *end;
   *out = as_float ? (double)strtof(text, &end) : strtod(text, &end);
   bool whole = end == text + n;
-  if (text != small) free(text);
+  if (text != small) wudf_free(text);
   return whole ? WUDF_CSV_NUM_OK : WUDF_CSV_NUM_SYNTAX;
 }
 

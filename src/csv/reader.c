@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "csv/csv_internal.h"
 
@@ -75,9 +76,9 @@ static wudf_status chunk_reserve(wudf_csv_reader *r, int64_t rows,
   if ((uint64_t)cap > SIZE_MAX / sizeof(wudf_csv_span) / nc)
     return wudf_fail(err, WUDF_ERR_LIMIT, "%s: too many columns and rows",
                      r->name);
-  wudf_csv_span *s = realloc(r->spans, (size_t)cap * nc * sizeof *s);
+  wudf_csv_span *s = wudf_realloc(r->spans, (size_t)cap * nc * sizeof *s);
   if (s) r->spans = s;
-  int64_t *l = s ? realloc(r->lines, (size_t)cap * sizeof *l) : NULL;
+  int64_t *l = s ? wudf_realloc(r->lines, (size_t)cap * sizeof *l) : NULL;
   if (!l)
     return wudf_fail(err, WUDF_ERR_NOMEM,
                      "%s: out of memory for %lld scanned rows", r->name,
@@ -232,9 +233,9 @@ static char *name_of(const uint8_t *s, size_t n, uint32_t index) {
   if (n == 0) {
     char tmp[32];
     snprintf(tmp, sizeof tmp, "column%u", index + 1);
-    return strdup(tmp);
+    return wudf_strdup(tmp);
   }
-  name = malloc(n + 1);
+  name = wudf_malloc(n + 1);
   if (!name) return NULL;
   memcpy(name, s, n);
   name[n] = '\0';
@@ -257,9 +258,9 @@ static wudf_status read_header(wudf_csv_reader *r, wudf_error *err) {
     wudf_csv_locate(err, r->name, rec.line);
     goto done;
   }
-  r->schema.names = calloc(n, sizeof *r->schema.names);
-  r->schema.types = calloc(n, sizeof *r->schema.types);
-  r->forced = calloc(n, sizeof *r->forced);
+  r->schema.names = wudf_calloc(n, sizeof *r->schema.names);
+  r->schema.types = wudf_calloc(n, sizeof *r->schema.types);
+  r->forced = wudf_calloc(n, sizeof *r->forced);
   st = WUDF_ERR_NOMEM;
   if (!r->schema.names || !r->schema.types || !r->forced) goto nomem;
   r->schema.ncols = n;
@@ -274,7 +275,7 @@ static wudf_status read_header(wudf_csv_reader *r, wudf_error *err) {
 nomem:
   wudf_fail(err, st, "%s: out of memory for the header", r->name);
 done:
-  free(f);
+  wudf_free(f);
   return st;
 }
 
@@ -312,12 +313,12 @@ static void infer_types(wudf_csv_reader *r) {
 static wudf_status reader_new(FILE *f, const char *name,
                               const wudf_csv_options *opts,
                               wudf_csv_reader **out, wudf_error *err) {
-  wudf_csv_reader *r = calloc(1, sizeof *r);
+  wudf_csv_reader *r = wudf_calloc(1, sizeof *r);
   if (!r) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a reader");
   wudf_csv_options_init(&r->opts);
   if (opts) r->opts = *opts;
   wudf_status st = check_options(&r->opts, err);
-  if (st == WUDF_OK && !(r->name = strdup(name ? name : "input")))
+  if (st == WUDF_OK && !(r->name = wudf_strdup(name ? name : "input")))
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a reader");
   if (st == WUDF_OK)
     st = wudf_csv_scanner_init(&r->in, f, r->opts.buffer_bytes,
@@ -408,16 +409,16 @@ wudf_status wudf_csv_reader_set_type(wudf_csv_reader *r, uint32_t col,
 void wudf_csv_reader_free(wudf_csv_reader *r) {
   if (!r) return;
   for (uint32_t i = 0; r->schema.names && i < r->schema.ncols; i++)
-    free(r->schema.names[i]);
-  free(r->schema.names);
-  free(r->schema.types);
-  free(r->forced);
-  free(r->spans);
-  free(r->lines);
+    wudf_free(r->schema.names[i]);
+  wudf_free(r->schema.names);
+  wudf_free(r->schema.types);
+  wudf_free(r->forced);
+  wudf_free(r->spans);
+  wudf_free(r->lines);
   wudf_csv_scanner_reset(&r->in);
   if (r->owned) fclose(r->owned);
-  free(r->name);
-  free(r);
+  wudf_free(r->name);
+  wudf_free(r);
 }
 
 /* ---- Batches ------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "csv/csv_internal.h"
 
@@ -28,7 +29,7 @@ wudf_status wudf_csv_scanner_init(wudf_csv_scanner *s, FILE *f, size_t cap,
   memset(s, 0, sizeof *s);
   s->cap = clamp_cap(cap);
   /* calloc: the pad past the data is read (and ignored) by the scanner. */
-  s->buf = calloc(s->cap + WUDF_CSV_PAD, 1);
+  s->buf = wudf_calloc(s->cap + WUDF_CSV_PAD, 1);
   if (!s->buf)
     return wudf_fail(err, WUDF_ERR_NOMEM,
                      "out of memory for a %zu-byte read buffer", s->cap);
@@ -39,7 +40,7 @@ wudf_status wudf_csv_scanner_init(wudf_csv_scanner *s, FILE *f, size_t cap,
 }
 
 void wudf_csv_scanner_reset(wudf_csv_scanner *s) {
-  free(s->buf);
+  wudf_free(s->buf);
   memset(s, 0, sizeof *s);
 }
 
@@ -62,7 +63,7 @@ static bool grow(wudf_csv_scanner *s) {
   if (s->cap >= WUDF_CSV_MAX_BUFFER) return false;
   size_t cap =
       s->cap * 2 > WUDF_CSV_MAX_BUFFER ? WUDF_CSV_MAX_BUFFER : s->cap * 2;
-  uint8_t *p = realloc(s->buf, cap + WUDF_CSV_PAD);
+  uint8_t *p = wudf_realloc(s->buf, cap + WUDF_CSV_PAD);
   if (!p) return false;
   memset(p + s->cap + WUDF_CSV_PAD, 0, cap - s->cap);
   s->buf = p;
@@ -79,7 +80,7 @@ void wudf_csv_scanner_compact(wudf_csv_scanner *s, size_t cap) {
   cap = clamp_cap(cap);
   if (s->cap <= cap || n >= cap) return;
   /* A sample or a long record grew the buffer: give the memory back. */
-  uint8_t *p = realloc(s->buf, cap + WUDF_CSV_PAD);
+  uint8_t *p = wudf_realloc(s->buf, cap + WUDF_CSV_PAD);
   if (!p) return;
   memset(p + n, 0, cap + WUDF_CSV_PAD - n);
   s->buf = p;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 #include "csv/csv.h"
@@ -32,8 +33,8 @@ void wudf_csv_read_options_init(wudf_csv_read_options *o) {
 static void release_schema(struct ArrowSchema *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
-  free(s->n_children ? s->children[0] : NULL);
-  free(s->children);
+  wudf_free(s->n_children ? s->children[0] : NULL);
+  wudf_free(s->children);
   s->release = NULL;
 }
 
@@ -65,11 +66,11 @@ static int get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out) {
   wudf_error e;
   wudf_error_init(&e);
   memset(out, 0, sizeof *out);
-  struct ArrowSchema *kids = calloc(n ? n : 1, sizeof *kids);
-  struct ArrowSchema **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+  struct ArrowSchema *kids = wudf_calloc(n ? n : 1, sizeof *kids);
+  struct ArrowSchema **ptrs = wudf_calloc(n ? n : 1, sizeof *ptrs);
   if (!kids || !ptrs) {
-    free(kids);
-    free(ptrs);
+    wudf_free(kids);
+    wudf_free(ptrs);
     wudf_fail(&e, WUDF_ERR_NOMEM, "out of memory");
     return fail(cs, WUDF_ERR_NOMEM, &e);
   }
@@ -95,8 +96,8 @@ typedef struct batch_private {
 } batch_private;
 
 static void release_lines(struct ArrowArray *a) {
-  free(a->private_data); /* the lines */
-  free((void *)a->buffers);
+  wudf_free(a->private_data); /* the lines */
+  wudf_free((void *)a->buffers);
   a->release = NULL;
 }
 
@@ -105,22 +106,22 @@ static void release_batch(struct ArrowArray *a) {
   for (int64_t i = 0; i < a->n_children; i++)
     if (p->kids[i]->release) p->kids[i]->release(p->kids[i]);
   /* The children were released above (or moved out): only the tables. */
-  free(p->batch.columns);
+  wudf_free(p->batch.columns);
   for (uint32_t i = 0; i < p->batch.ncols; i++)
     if (p->batch.schemas[i].release)
       p->batch.schemas[i].release(&p->batch.schemas[i]);
-  free(p->batch.schemas);
-  free(p->batch.lines);
-  free(p->kids);
+  wudf_free(p->batch.schemas);
+  wudf_free(p->batch.lines);
+  wudf_free(p->kids);
   wudf_budget_credit(p->budget, p->charged);
-  free(p);
-  free((void *)a->buffers);
+  wudf_free(p);
+  wudf_free((void *)a->buffers);
   a->release = NULL;
 }
 
 /* The line column takes the batch's line numbers (moved). */
 static bool make_lines(batch_private *p) {
-  const void **bufs = calloc(2, sizeof *bufs);
+  const void **bufs = wudf_calloc(2, sizeof *bufs);
   if (!bufs) return false;
   bufs[1] = p->batch.lines;
   p->lines = (struct ArrowArray){
@@ -144,10 +145,10 @@ static uint64_t batch_bytes(const wudf_csv_batch *b, bool lines) {
 static wudf_status wrap_batch(csv_stream *cs, batch_private *p,
                               struct ArrowArray *out, wudf_error *err) {
   uint32_t n = p->batch.ncols + !!cs->line_column;
-  const void **bufs = calloc(1, sizeof *bufs);
-  p->kids = calloc(n ? n : 1, sizeof *p->kids);
+  const void **bufs = wudf_calloc(1, sizeof *bufs);
+  p->kids = wudf_calloc(n ? n : 1, sizeof *p->kids);
   if (!bufs || !p->kids || (cs->line_column && !make_lines(p))) {
-    free(bufs);
+    wudf_free(bufs);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a batch");
   }
   for (uint32_t i = 0; i < p->batch.ncols; i++)
@@ -160,7 +161,7 @@ static wudf_status wrap_batch(csv_stream *cs, batch_private *p,
 
 static wudf_status next_batch(csv_stream *cs, struct ArrowArray *out,
                               wudf_error *err) {
-  batch_private *p = calloc(1, sizeof *p);
+  batch_private *p = wudf_calloc(1, sizeof *p);
   if (!p) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a batch");
   wudf_status st =
       wudf_csv_read_batch(cs->reader, cs->batch_rows, &p->batch, err);
@@ -174,9 +175,9 @@ static wudf_status next_batch(csv_stream *cs, struct ArrowArray *out,
   if (st == WUDF_OK && p->batch.nrows > 0) st = wrap_batch(cs, p, out, err);
   if (st == WUDF_OK && p->batch.nrows > 0) return WUDF_OK;
   wudf_budget_credit(cs->budget, p->charged);
-  free(p->kids);
+  wudf_free(p->kids);
   wudf_csv_batch_reset(&p->batch);
-  free(p);
+  wudf_free(p);
   return st; /* the end: out stays released */
 }
 
@@ -198,8 +199,8 @@ static const char *get_last_error(struct ArrowArrayStream *s) {
 static void release_stream(struct ArrowArrayStream *s) {
   csv_stream *cs = s->private_data;
   wudf_csv_reader_free(cs->reader);
-  free(cs->line_column);
-  free(cs);
+  wudf_free(cs->line_column);
+  wudf_free(cs);
   s->release = NULL;
 }
 
@@ -265,13 +266,13 @@ wudf_status wudf_csv_stream_open(const char *path, FILE *f, const char *name,
   if (options) o = *options;
   if (o.batch_rows < 0 || o.sample_rows < 0)
     return wudf_fail(err, WUDF_ERR_ARG, "batch_rows or sample_rows < 0");
-  csv_stream *cs = calloc(1, sizeof *cs);
+  csv_stream *cs = wudf_calloc(1, sizeof *cs);
   if (!cs) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   cs->batch_rows = o.batch_rows ? o.batch_rows : 8192;
   cs->budget = o.budget;
   wudf_error_init(&cs->err);
   wudf_status st = WUDF_OK;
-  if (o.line_column && !(cs->line_column = strdup(o.line_column)))
+  if (o.line_column && !(cs->line_column = wudf_strdup(o.line_column)))
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   if (st == WUDF_OK) st = open_reader(cs, path, f, name, &o, err);
   if (st == WUDF_OK) st = check_line_column(cs, err);

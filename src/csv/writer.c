@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "csv/csv_internal.h"
 
@@ -46,7 +47,7 @@ static wudf_status reserve(wudf_csv_writer *w, size_t n, wudf_error *err) {
   if (w->cap - w->len >= n) return WUDF_OK;
   wudf_status st = flush(w, err);
   if (st != WUDF_OK || w->cap >= n) return st;
-  char *p = realloc(w->buf, n);
+  char *p = wudf_realloc(w->buf, n);
   if (!p)
     return wudf_fail(err, WUDF_ERR_NOMEM,
                      "out of memory for a %zu-byte output value", n);
@@ -309,8 +310,8 @@ static wudf_status json_row(wudf_csv_writer *w, const wudf_column *cols,
 
 /* "name": for each column, escaped once. */
 static wudf_status json_keys(wudf_csv_writer *w, wudf_error *err) {
-  w->keys = calloc(w->ncols ? w->ncols : 1, sizeof *w->keys);
-  w->key_lens = calloc(w->ncols ? w->ncols : 1, sizeof *w->key_lens);
+  w->keys = wudf_calloc(w->ncols ? w->ncols : 1, sizeof *w->keys);
+  w->key_lens = wudf_calloc(w->ncols ? w->ncols : 1, sizeof *w->key_lens);
   if (!w->keys || !w->key_lens) goto nomem;
   for (uint32_t k = 0; k < w->ncols; k++) {
     size_t n = strlen(w->names[k]);
@@ -321,7 +322,7 @@ static wudf_status json_keys(wudf_csv_writer *w, wudf_error *err) {
     json_escape(w, (const uint8_t *)w->names[k], n);
     put_char(w, ':');
     w->key_lens[k] = w->len - at;
-    if (!(w->keys[k] = malloc(w->key_lens[k]))) goto nomem;
+    if (!(w->keys[k] = wudf_malloc(w->key_lens[k]))) goto nomem;
     memcpy(w->keys[k], w->buf + at, w->key_lens[k]);
     w->len = at;
   }
@@ -459,7 +460,7 @@ static wudf_status table_labels(wudf_csv_writer *w, bool types,
 }
 
 static wudf_status table_header(wudf_csv_writer *w, wudf_error *err) {
-  w->widths = calloc(w->ncols ? w->ncols : 1, sizeof *w->widths);
+  w->widths = wudf_calloc(w->ncols ? w->ncols : 1, sizeof *w->widths);
   if (!w->widths)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a table writer");
   for (uint32_t k = 0; k < w->ncols; k++) {
@@ -492,16 +493,16 @@ static void noop_schema_release(struct ArrowSchema *s) {
 static wudf_status copy_columns(wudf_csv_writer *w, const char *const *names,
                                 const wudf_type *types, wudf_error *err) {
   uint32_t n = w->ncols ? w->ncols : 1;
-  w->names = calloc(n, sizeof *w->names);
-  w->types = calloc(n, sizeof *w->types);
-  w->schemas = calloc(n, sizeof *w->schemas);
+  w->names = wudf_calloc(n, sizeof *w->names);
+  w->types = wudf_calloc(n, sizeof *w->types);
+  w->schemas = wudf_calloc(n, sizeof *w->schemas);
   if (!w->names || !w->types || !w->schemas) goto nomem;
   for (uint32_t k = 0; k < w->ncols; k++) {
     if ((unsigned)types[k] > (unsigned)WUDF_TYPE_UTF8)
       return wudf_fail(err, WUDF_ERR_ARG, "column %u: unknown type %d", k + 1,
                        (int)types[k]);
     w->types[k] = types[k];
-    if (!(w->names[k] = strdup(names[k] ? names[k] : ""))) goto nomem;
+    if (!(w->names[k] = wudf_strdup(names[k] ? names[k] : ""))) goto nomem;
     w->schemas[k].format = wudf_type_arrow_format(types[k]);
     w->schemas[k].name = w->names[k];
     w->schemas[k].release = noop_schema_release;
@@ -521,14 +522,14 @@ wudf_status wudf_csv_writer_new(FILE *f, wudf_output_format format,
       (unsigned)format > WUDF_OUTPUT_TABLE)
     return wudf_fail(err, WUDF_ERR_ARG,
                      "writer: file, names or types is NULL, or unknown format");
-  wudf_csv_writer *w = calloc(1, sizeof *w);
+  wudf_csv_writer *w = wudf_calloc(1, sizeof *w);
   if (!w) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a writer");
   w->f = f;
   w->format = format;
   w->ncols = ncols;
   w->cap = OUT_BUFFER;
   wudf_status st = WUDF_OK;
-  if (!(w->buf = malloc(w->cap)))
+  if (!(w->buf = wudf_malloc(w->cap)))
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for a writer");
   if (st == WUDF_OK) st = copy_columns(w, names, types, err);
   if (st == WUDF_OK && format == WUDF_OUTPUT_CSV) st = csv_header(w, err);
@@ -603,7 +604,7 @@ wudf_status wudf_csv_writer_write(wudf_csv_writer *w,
     if (err) *err = w->failure;
     return w->failed;
   }
-  wudf_column *cols = calloc(w->ncols ? w->ncols : 1, sizeof *cols);
+  wudf_column *cols = wudf_calloc(w->ncols ? w->ncols : 1, sizeof *cols);
   if (!cols) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory writing");
   wudf_column sel;
   wudf_error local;
@@ -617,7 +618,7 @@ wudf_status wudf_csv_writer_write(wudf_csv_writer *w,
       w->failure = local;
     }
   }
-  free(cols);
+  wudf_free(cols);
   if (err) *err = local;
   return st;
 }
@@ -646,15 +647,15 @@ int64_t wudf_csv_writer_rows(const wudf_csv_writer *w) {
 void wudf_csv_writer_free(wudf_csv_writer *w) {
   if (!w) return;
   for (uint32_t k = 0; k < w->ncols; k++) {
-    if (w->names) free(w->names[k]);
-    if (w->keys) free(w->keys[k]);
+    if (w->names) wudf_free(w->names[k]);
+    if (w->keys) wudf_free(w->keys[k]);
   }
-  free(w->names);
-  free(w->types);
-  free(w->schemas);
-  free(w->keys);
-  free(w->key_lens);
-  free(w->widths);
-  free(w->buf);
-  free(w);
+  wudf_free(w->names);
+  wudf_free(w->types);
+  wudf_free(w->schemas);
+  wudf_free(w->keys);
+  wudf_free(w->key_lens);
+  wudf_free(w->widths);
+  wudf_free(w->buf);
+  wudf_free(w);
 }

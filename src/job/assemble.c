@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "job/job_internal.h"
 
@@ -199,26 +200,26 @@ static void release_output(struct ArrowArray *a) {
   out_private *p = a->private_data;
   for (int64_t i = 0; i < a->n_children; i++)
     if (p->ptrs[i]->release) p->ptrs[i]->release(p->ptrs[i]);
-  free(p->kids);
-  free(p->ptrs);
-  free(p);
-  free((void *)a->buffers);
+  wudf_free(p->kids);
+  wudf_free(p->ptrs);
+  wudf_free(p);
+  wudf_free((void *)a->buffers);
   a->release = NULL;
 }
 
 static wudf_status output_shell(uint32_t n, int64_t rows,
                                 struct ArrowArray *out, wudf_error *err) {
-  out_private *p = calloc(1, sizeof *p);
-  const void **bufs = calloc(1, sizeof *bufs);
-  if (p) p->kids = calloc(n ? n : 1, sizeof *p->kids);
-  if (p) p->ptrs = calloc(n ? n : 1, sizeof *p->ptrs);
+  out_private *p = wudf_calloc(1, sizeof *p);
+  const void **bufs = wudf_calloc(1, sizeof *bufs);
+  if (p) p->kids = wudf_calloc(n ? n : 1, sizeof *p->kids);
+  if (p) p->ptrs = wudf_calloc(n ? n : 1, sizeof *p->ptrs);
   if (!p || !bufs || !p->kids || !p->ptrs) {
     if (p) {
-      free(p->kids);
-      free(p->ptrs);
+      wudf_free(p->kids);
+      wudf_free(p->ptrs);
     }
-    free(p);
-    free(bufs);
+    wudf_free(p);
+    wudf_free(bufs);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
   for (uint32_t i = 0; i < n; i++) p->ptrs[i] = &p->kids[i];

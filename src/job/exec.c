@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/error.h"
 #include "csv/csv.h"
@@ -113,7 +114,7 @@ static void capture_output(exec_ctx *x) {
   wudf_job_item *item = x->item;
   if (truncated) item->guest_truncated = true;
   if (!text || !len) return;
-  char *grown = realloc(item->guest_text, item->guest_len + len);
+  char *grown = wudf_realloc(item->guest_text, item->guest_len + len);
   if (!grown) return; /* the output is a courtesy; drop it */
   memcpy(grown + item->guest_len, text, len);
   item->guest_text = grown;
@@ -124,9 +125,9 @@ static wudf_status add_part(exec_ctx *x, struct ArrowArray *part, int64_t at,
                             wudf_error *err) {
   if (x->nparts == x->cap) {
     uint32_t cap = x->cap ? 2 * x->cap : 4;
-    struct ArrowArray *p = realloc(x->parts, cap * sizeof *p);
+    struct ArrowArray *p = wudf_realloc(x->parts, cap * sizeof *p);
     if (p) x->parts = p;
-    int64_t *s = p ? realloc(x->starts, cap * sizeof *s) : NULL;
+    int64_t *s = p ? wudf_realloc(x->starts, cap * sizeof *s) : NULL;
     if (!s) {
       part->release(part);
       return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -186,7 +187,8 @@ static wudf_status record_row_error(exec_ctx *x, int64_t r, wudf_status st,
   if (x->skip_rows) item->rows_kept--;
   if (item->nrow_errors >= x->job->max_row_errors) return WUDF_OK;
   if (!item->row_errors) {
-    item->row_errors = calloc(x->job->max_row_errors, sizeof *item->row_errors);
+    item->row_errors =
+        wudf_calloc(x->job->max_row_errors, sizeof *item->row_errors);
     if (!item->row_errors)
       return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
@@ -287,8 +289,8 @@ void wudf_job_execute(wudf_job *job, wudf_instance *inst, wudf_job_item *item) {
   wudf_status st = execute(&x, &e);
   for (uint32_t i = 0; i < x.nparts; i++)
     if (x.parts[i].release) x.parts[i].release(&x.parts[i]);
-  free(x.parts);
-  free(x.starts);
+  wudf_free(x.parts);
+  wudf_free(x.starts);
   if (st != WUDF_OK && wudf_job_is_cancelled(job))
     st = wudf_job_cancelled_error(job, &e);
   else if (st != WUDF_OK)

@@ -9,6 +9,7 @@
 
 #include "api/api_internal.h"
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "job/job_internal.h"
 
@@ -160,7 +161,8 @@ static wudf_status check_result_name(wudf_job *job, wudf_error *err) {
 }
 
 static wudf_status plan_output(wudf_job *job, wudf_error *err) {
-  job->out_cols = calloc(job->ncols ? job->ncols : 1, sizeof *job->out_cols);
+  job->out_cols =
+      wudf_calloc(job->ncols ? job->ncols : 1, sizeof *job->out_cols);
   if (!job->out_cols) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < job->ncols; i++)
     if ((int32_t)i != job->line_col) job->out_cols[job->nout++] = i;
@@ -199,7 +201,7 @@ static wudf_status prepare(wudf_job *job, wudf_error *err) {
 
 static wudf_job *job_alloc(const wudf_job_options *o,
                            struct ArrowArrayStream *input) {
-  wudf_job *job = calloc(1, sizeof *job);
+  wudf_job *job = wudf_calloc(1, sizeof *job);
   if (!job) return NULL;
   job->o = *o;
   job->input = *input;
@@ -255,11 +257,11 @@ void wudf_job_free(wudf_job *job) {
     job->result_schema.release(&job->result_schema);
   if (job->schema.release) job->schema.release(&job->schema);
   if (job->input.release) job->input.release(&job->input);
-  free(job->out_cols);
-  free(job->row_error_list);
+  wudf_free(job->out_cols);
+  wudf_free(job->row_error_list);
   wudf_cancel_free(job->cancel);
   wudf_budget_free(job->budget);
-  free(job);
+  wudf_free(job);
 }
 
 /* ---- Accessors ---------------------------------------------------------- */
@@ -277,8 +279,8 @@ static wudf_status copy_schema(const struct ArrowSchema *s, const char *name,
 static void release_struct_schema(struct ArrowSchema *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
-  free(s->children ? s->children[0] : NULL);
-  free(s->children);
+  wudf_free(s->children ? s->children[0] : NULL);
+  wudf_free(s->children);
   s->release = NULL;
 }
 
@@ -287,11 +289,11 @@ wudf_status wudf_job_output_schema(const wudf_job *job, struct ArrowSchema *out,
   if (!job || !out) return wudf_fail(err, WUDF_ERR_ARG, "job or out is NULL");
   memset(out, 0, sizeof *out);
   uint32_t n = job->nout + (job->o.op == WUDF_JOB_MAP);
-  struct ArrowSchema *kids = calloc(n ? n : 1, sizeof *kids);
-  struct ArrowSchema **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+  struct ArrowSchema *kids = wudf_calloc(n ? n : 1, sizeof *kids);
+  struct ArrowSchema **ptrs = wudf_calloc(n ? n : 1, sizeof *ptrs);
   if (!kids || !ptrs) {
-    free(kids);
-    free(ptrs);
+    wudf_free(kids);
+    wudf_free(ptrs);
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
   ptrs[0] = kids;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/alloc.h"
 #include "common/budget.h"
 #include "common/cancel.h"
 #include "common/error.h"
@@ -41,8 +42,8 @@ void wudf_job_item_reset(wudf_job *job, wudf_job_item *item) {
   if (item->result.release) item->result.release(&item->result);
   if (item->selection.release) item->selection.release(&item->selection);
   wudf_budget_credit(job->budget, item->charged);
-  free(item->row_errors);
-  free(item->guest_text);
+  wudf_free(item->row_errors);
+  wudf_free(item->guest_text);
   memset(item, 0, sizeof *item);
 }
 
@@ -75,9 +76,9 @@ bool wudf_job_report_progress(wudf_job *job, bool force) {
 /* ---- Instances ---------------------------------------------------------- */
 
 static wudf_status make_instances(wudf_job *job, uint32_t n, wudf_error *err) {
-  job->instances = calloc(n, sizeof *job->instances);
-  job->cancel_slots = calloc(n, sizeof *job->cancel_slots);
-  job->user_cancel_slots = calloc(n, sizeof *job->user_cancel_slots);
+  job->instances = wudf_calloc(n, sizeof *job->instances);
+  job->cancel_slots = wudf_calloc(n, sizeof *job->cancel_slots);
+  job->user_cancel_slots = wudf_calloc(n, sizeof *job->user_cancel_slots);
   if (!job->instances || !job->cancel_slots || !job->user_cancel_slots)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) {
@@ -102,9 +103,9 @@ static void free_instances(wudf_job *job) {
       wudf_cancel_detach(job->o.cancel, job->user_cancel_slots[i]);
     wudf_instance_free(job->instances[i]);
   }
-  free(job->instances);
-  free(job->cancel_slots);
-  free(job->user_cancel_slots);
+  wudf_free(job->instances);
+  wudf_free(job->cancel_slots);
+  wudf_free(job->user_cancel_slots);
   job->instances = NULL;
   job->cancel_slots = job->user_cancel_slots = NULL;
 }
@@ -255,12 +256,12 @@ wudf_status wudf_job_start(wudf_job *job, wudf_error *err) {
   job->full = job->o.limit == 0;
   job->pipeline_ready = true;
   wudf_status st = make_instances(job, job->nworkers ? job->nworkers : 1, err);
-  job->ring = calloc(job->window, sizeof *job->ring);
+  job->ring = wudf_calloc(job->window, sizeof *job->ring);
   if (st == WUDF_OK && !job->ring)
     st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   if (st != WUDF_OK || !job->nworkers) return st;
-  job->threads = calloc(job->nworkers, sizeof *job->threads);
-  job->worker_args = calloc(job->nworkers, sizeof(worker_arg));
+  job->threads = wudf_calloc(job->nworkers, sizeof *job->threads);
+  job->worker_args = wudf_calloc(job->nworkers, sizeof(worker_arg));
   if (!job->threads || !job->worker_args)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   st = init_sync(job, err);
@@ -359,9 +360,9 @@ void wudf_job_stop(wudf_job *job) {
   }
   for (uint32_t i = 0; job->ring && i < job->window; i++)
     wudf_job_item_reset(job, &job->ring[i]);
-  free(job->ring);
-  free(job->threads);
-  free(job->worker_args);
+  wudf_free(job->ring);
+  wudf_free(job->threads);
+  wudf_free(job->worker_args);
   job->ring = NULL;
   job->threads = NULL;
   job->worker_args = NULL;
@@ -386,7 +387,7 @@ static void keep_row_errors(wudf_job *job, const wudf_job_item *item) {
     if (job->nrow_error_list >= job->max_row_errors) return;
     if (!job->row_error_list) {
       job->row_error_list =
-          calloc(job->max_row_errors, sizeof *job->row_error_list);
+          wudf_calloc(job->max_row_errors, sizeof *job->row_error_list);
       if (!job->row_error_list) return; /* the total is still counted */
     }
     job->row_error_list[job->nrow_error_list++] = item->row_errors[i];

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "load/load_internal.h"
 
 enum {
@@ -29,7 +30,7 @@ enum {
 enum { FRAME_FUNC, FRAME_BLOCK, FRAME_IF, FRAME_ELSE };
 
 void wudf_load_code_free(wudf_load_code *code) {
-  free(code->frames);
+  wudf_free(code->frames);
   *code = (wudf_load_code){0};
 }
 
@@ -40,7 +41,7 @@ static wudf_status push_frame(wudf_load_ctx *ctx, wudf_load_code *code,
      * size and the doubling cannot overflow before allocation fails. */
     uint32_t cap = code->cap ? code->cap * 2 : 64;
     if (cap < code->cap) cap = UINT32_MAX;
-    uint8_t *frames = realloc(code->frames, cap);
+    uint8_t *frames = wudf_realloc(code->frames, cap);
     if (!frames)
       return wudf_load_fail(ctx, ctx->pos, WUDF_ERR_NOMEM,
                             "out of memory for %" PRIu32 " nested blocks",

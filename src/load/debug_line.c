@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/debuginfo.h"
 
@@ -407,14 +408,14 @@ static bool run_unit(cursor *c, run_state *rs, wudf_error *err,
   c->pos += (size_t)len;
   uint32_t cap = (uint32_t)(len / 2 < MAX_FILES ? len / 2 + 1 : MAX_FILES);
   unit u = {.dwarf64 = dwarf64,
-            .files = malloc(cap * sizeof(file_ref)),
+            .files = wudf_malloc(cap * sizeof(file_ref)),
             .files_cap = cap};
   if (!u.files) {
     *st = wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for line programs");
     return false;
   }
   if (read_header(&uc, &u, rs->strings)) run_program(&uc, rs, &u);
-  free(u.files);
+  wudf_free(u.files);
   return true;
 }
 
@@ -437,9 +438,9 @@ static wudf_status intern_file(wudf_wasm_debuginfo *out, const file_ref *f,
     *index = k >= 0 ? (uint32_t)k : UINT32_MAX;
     return WUDF_OK;
   }
-  char **files = realloc(out->files, (out->nfiles + 1u) * sizeof *files);
+  char **files = wudf_realloc(out->files, (out->nfiles + 1u) * sizeof *files);
   if (files) out->files = files;
-  char *copy = files ? malloc(len + 1) : NULL;
+  char *copy = files ? wudf_malloc(len + 1) : NULL;
   if (!copy)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for line programs");
   for (size_t i = 0; i < len; i++)
@@ -453,7 +454,7 @@ static wudf_status intern_file(wudf_wasm_debuginfo *out, const file_ref *f,
 /* Files are interned with a linear search over at most MAX_KEPT_FILES. */
 static wudf_status keep_best(const best_row *best, uint32_t n,
                              wudf_wasm_debuginfo *out, wudf_error *err) {
-  out->lines = calloc(n ? n : 1, sizeof *out->lines);
+  out->lines = wudf_calloc(n ? n : 1, sizeof *out->lines);
   if (!out->lines)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for line programs");
   out->nlines = n;
@@ -475,7 +476,7 @@ wudf_status wudf_dwarf_lines_parse(const uint8_t *p, size_t n,
                                    uint32_t nbodies, wudf_wasm_debuginfo *out,
                                    wudf_error *err) {
   if (!p || !nbodies || out->lines) return WUDF_OK;
-  best_row *best = malloc(nbodies * sizeof *best);
+  best_row *best = wudf_malloc(nbodies * sizeof *best);
   if (!best)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for line programs");
   for (uint32_t i = 0; i < nbodies; i++) best[i].addr = UINT32_MAX;
@@ -485,7 +486,7 @@ wudf_status wudf_dwarf_lines_parse(const uint8_t *p, size_t n,
   wudf_status st = WUDF_OK;
   while (c.pos < c.end && run_unit(&c, &rs, err, &st)) continue;
   if (st == WUDF_OK) st = keep_best(best, nbodies, out, err);
-  free(best);
+  wudf_free(best);
   return st;
 }
 

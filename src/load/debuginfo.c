@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/debuginfo.h"
 
@@ -62,7 +63,7 @@ static wudf_status read_lines(const uint8_t *bytes, const wudf_wasm_info *info,
   wudf_status st = body_ranges(bytes, info, &bodies, err);
   if (st == WUDF_OK)
     st = wudf_dwarf_lines_parse(p, n, &ss, bodies, info->nfuncs, out, err);
-  free(bodies);
+  wudf_free(bodies);
   return st;
 }
 
@@ -83,10 +84,10 @@ wudf_status wudf_wasm_debuginfo_read(const uint8_t *bytes, size_t len,
 
 void wudf_wasm_debuginfo_reset(wudf_wasm_debuginfo *info) {
   if (!info) return;
-  for (uint32_t i = 0; i < info->nnames; i++) free(info->names[i].name);
-  free(info->names);
-  free(info->lines);
-  for (uint32_t i = 0; i < info->nfiles; i++) free(info->files[i]);
-  free(info->files);
+  for (uint32_t i = 0; i < info->nnames; i++) wudf_free(info->names[i].name);
+  wudf_free(info->names);
+  wudf_free(info->lines);
+  for (uint32_t i = 0; i < info->nfiles; i++) wudf_free(info->files[i]);
+  wudf_free(info->files);
   memset(info, 0, sizeof *info);
 }

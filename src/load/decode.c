@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/load_internal.h"
 
@@ -169,7 +170,7 @@ wudf_status wudf_load_name(wudf_load_ctx *ctx, wudf_wasm_name *out) {
                           "name is not valid UTF-8");
   ctx->pos += len;
   if (!out) return WUDF_OK;
-  out->str = malloc((size_t)len + 1);
+  out->str = wudf_malloc((size_t)len + 1);
   if (!out->str)
     return wudf_load_fail(ctx, at, WUDF_ERR_NOMEM,
                           "out of memory copying a name");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/debuginfo.h"
 
@@ -33,7 +34,7 @@ static bool read_u32(cursor *c, uint32_t *out) {
  * '?', the length is capped. */
 static char *copy_name(const uint8_t *s, uint32_t len) {
   if (len > WUDF_DEBUGINFO_MAX_NAME) len = WUDF_DEBUGINFO_MAX_NAME;
-  char *out = malloc((size_t)len + 1);
+  char *out = wudf_malloc((size_t)len + 1);
   if (!out) return NULL;
   for (uint32_t i = 0; i < len; i++)
     out[i] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
@@ -54,7 +55,7 @@ static void sort_unique(wudf_wasm_debuginfo *out) {
   uint32_t k = 0;
   for (uint32_t i = 0; i < out->nnames; i++) {
     if (k && out->names[k - 1].index == out->names[i].index) {
-      free(out->names[i].name);
+      wudf_free(out->names[i].name);
       continue;
     }
     out->names[k++] = out->names[i];
@@ -73,7 +74,7 @@ static wudf_status read_map(cursor *c, uint32_t nfuncs,
   if (cap > (c->end - c->pos) / 2) cap = (uint32_t)((c->end - c->pos) / 2);
   if (cap > nfuncs) cap = nfuncs;
   if (cap == 0) return WUDF_OK;
-  out->names = calloc(cap, sizeof *out->names);
+  out->names = wudf_calloc(cap, sizeof *out->names);
   if (!out->names)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory for function names");
   for (uint32_t i = 0; i < count && out->nnames < cap; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/load_internal.h"
 
@@ -206,29 +207,29 @@ wudf_status wudf_wasm_parse(const uint8_t *bytes, size_t len,
 }
 
 static void free_name(wudf_wasm_name *name) {
-  free(name->str);
+  wudf_free(name->str);
 }
 
 void wudf_wasm_info_reset(wudf_wasm_info *info) {
   if (!info) return;
-  for (uint32_t i = 0; i < info->ntypes; i++) free(info->types[i].types);
-  free(info->types);
+  for (uint32_t i = 0; i < info->ntypes; i++) wudf_free(info->types[i].types);
+  wudf_free(info->types);
   for (uint32_t i = 0; i < info->nimports; i++) {
     free_name(&info->imports[i].module);
     free_name(&info->imports[i].name);
   }
-  free(info->imports);
-  free(info->func_import_types);
-  free(info->func_types);
-  free(info->tables);
-  free(info->memories);
-  free(info->globals);
+  wudf_free(info->imports);
+  wudf_free(info->func_import_types);
+  wudf_free(info->func_types);
+  wudf_free(info->tables);
+  wudf_free(info->memories);
+  wudf_free(info->globals);
   for (uint32_t i = 0; i < info->nexports; i++)
     free_name(&info->exports[i].name);
-  free(info->exports);
+  wudf_free(info->exports);
   for (uint32_t i = 0; i < info->ncustoms; i++)
     free_name(&info->customs[i].name);
-  free(info->customs);
+  wudf_free(info->customs);
   *info = (wudf_wasm_info){0};
 }
 

@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "load/load_internal.h"
 
 /* Zeroed array of n elements; NULL only on failure (n == 0 allocates one
  * element so that success is unambiguous). */
 static void *alloc_array(wudf_load_reader *r, size_t at, uint32_t n,
                          size_t size) {
-  void *p = calloc(n ? n : 1, size);
+  void *p = wudf_calloc(n ? n : 1, size);
   if (!p)
     wudf_load_fail(&r->ctx, at, WUDF_ERR_NOMEM,
                    "out of memory for %" PRIu32 " entries", n);
@@ -79,7 +80,7 @@ static wudf_status read_functype(wudf_load_reader *r, wudf_wasm_functype *ft) {
   if (st == WUDF_OK) st = read_valtypes(ctx, "result", &nr, &results);
   if (st != WUDF_OK) return st;
   /* Both vectors lie within the module, so the sum cannot overflow. */
-  ft->types = malloc((size_t)np + nr + 1);
+  ft->types = wudf_malloc((size_t)np + nr + 1);
   if (!ft->types)
     return wudf_load_fail(ctx, at, WUDF_ERR_NOMEM, "out of memory");
   memcpy(ft->types, params, np);
@@ -429,7 +430,7 @@ static wudf_status check_unique_exports(wudf_load_reader *r, size_t at) {
     if (cmp_names(&names[i - 1], &names[i]) == 0)
       st = wudf_load_fail(&r->ctx, at, WUDF_ERR_INVALID,
                           "duplicate export name \"%s\"", names[i]->str);
-  free(names);
+  wudf_free(names);
   return st;
 }
 

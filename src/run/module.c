@@ -10,6 +10,7 @@
 
 #include "api/api_internal.h"
 #include "batch/batch_internal.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "load/derive.h"
 #include "load/wasm_info.h"
@@ -26,7 +27,7 @@ static bool section_declares(const uint8_t *bytes, const wudf_wasm_info *info,
   bool found = false;
   for (uint32_t k = 0; k < n && !found; k++)
     found = !strcmp(sigs[k].name, function);
-  free(sigs);
+  wudf_free(sigs);
   return found;
 }
 

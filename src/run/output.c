@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "run/run_internal.h"
 
@@ -20,7 +21,7 @@ static char *temp_name(const char *path, unsigned n) {
   const char *slash = strrchr(path, '/');
   size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
   size_t size = strlen(path) + 64;
-  char *t = malloc(size);
+  char *t = wudf_malloc(size);
   if (t)
     snprintf(t, size, "%.*s.%s.%ld-%u.tmp", (int)dir_len, path, path + dir_len,
              (long)getpid(), n);
@@ -38,7 +39,7 @@ static int create_temp(wudf_run_sink *s, const char *path, wudf_error *err) {
     return -1;
   }
   for (int tries = 0; tries < 100; tries++) {
-    free(s->tmp_path);
+    wudf_free(s->tmp_path);
     s->tmp_path = temp_name(path, counter++);
     if (!s->tmp_path) {
       wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
@@ -53,7 +54,7 @@ static int create_temp(wudf_run_sink *s, const char *path, wudf_error *err) {
   }
   wudf_fail(err, WUDF_ERR_IO, "cannot create a temporary file next to %s: %s",
             path, strerror(errno));
-  free(s->tmp_path);
+  wudf_free(s->tmp_path);
   s->tmp_path = NULL;
   return -1;
 }
@@ -90,7 +91,7 @@ wudf_status wudf_run_sink_commit(wudf_run_sink *s, wudf_error *err) {
   ok = (fclose(s->f) == 0) && ok;
   s->f = NULL;
   if (ok && rename(s->tmp_path, s->path) == 0) {
-    free(s->tmp_path);
+    wudf_free(s->tmp_path);
     s->tmp_path = NULL;
     s->owned = false;
     return WUDF_OK;
@@ -103,6 +104,6 @@ wudf_status wudf_run_sink_commit(wudf_run_sink *s, wudf_error *err) {
 void wudf_run_sink_abort(wudf_run_sink *s) {
   if (s->owned && s->f) fclose(s->f);
   if (s->tmp_path) unlink(s->tmp_path);
-  free(s->tmp_path);
+  wudf_free(s->tmp_path);
   memset(s, 0, sizeof *s);
 }

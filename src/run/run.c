@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "run/run_internal.h"
 #include "wudf_job.h"
@@ -140,9 +141,9 @@ static wudf_output_format output_format(wudf_run_format f) {
 static wudf_status open_writer(run_ctx *c, const struct ArrowSchema *s,
                                wudf_error *err) {
   uint32_t n = (uint32_t)s->n_children;
-  const char **names = calloc(n ? n : 1, sizeof *names);
-  wudf_type *types = calloc(n ? n : 1, sizeof *types);
-  c->cols = calloc(n ? n : 1, sizeof *c->cols);
+  const char **names = wudf_calloc(n ? n : 1, sizeof *names);
+  wudf_type *types = wudf_calloc(n ? n : 1, sizeof *types);
+  c->cols = wudf_calloc(n ? n : 1, sizeof *c->cols);
   c->ncols = n;
   wudf_status st = WUDF_OK;
   if (!names || !types || !c->cols)
@@ -158,8 +159,8 @@ static wudf_status open_writer(run_ctx *c, const struct ArrowSchema *s,
   if (st == WUDF_OK)
     st = wudf_csv_writer_new(c->sink.f, output_format(c->o->format), n, names,
                              types, &c->writer, err);
-  free(names);
-  free(types);
+  wudf_free(names);
+  wudf_free(types);
   return st;
 }
 
@@ -206,7 +207,7 @@ static void fill_stats(const run_ctx *c, wudf_status st, const wudf_error *e,
 static void cleanup(run_ctx *c) {
   wudf_csv_writer_free(c->writer);
   wudf_run_sink_abort(&c->sink);
-  free(c->cols);
+  wudf_free(c->cols);
   wudf_job_free(c->job);
   if (c->own_in && c->in) fclose(c->in);
 }

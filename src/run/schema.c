@@ -2,18 +2,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "run/run_internal.h"
 
 static wudf_status copy_schema(const wudf_csv_schema *s, wudf_run_schema *out,
                                wudf_error *err) {
-  out->names = calloc(s->ncols ? s->ncols : 1, sizeof *out->names);
-  out->types = calloc(s->ncols ? s->ncols : 1, sizeof *out->types);
+  out->names = wudf_calloc(s->ncols ? s->ncols : 1, sizeof *out->names);
+  out->types = wudf_calloc(s->ncols ? s->ncols : 1, sizeof *out->types);
   if (!out->names || !out->types)
     return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   out->ncols = s->ncols;
   for (uint32_t i = 0; i < s->ncols; i++) {
-    out->names[i] = strdup(s->names[i]);
+    out->names[i] = wudf_strdup(s->names[i]);
     out->types[i] = s->types[i];
     if (!out->names[i]) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   }
@@ -39,8 +40,8 @@ wudf_status wudf_run_schema_read(const char *path, char delimiter,
 
 void wudf_run_schema_reset(wudf_run_schema *s) {
   if (!s) return;
-  for (uint32_t i = 0; s->names && i < s->ncols; i++) free(s->names[i]);
-  free(s->names);
-  free(s->types);
+  for (uint32_t i = 0; s->names && i < s->ncols; i++) wudf_free(s->names[i]);
+  wudf_free(s->names);
+  wudf_free(s->types);
   memset(s, 0, sizeof *s);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/strbuf.h"
@@ -70,7 +71,7 @@ static wudf_status make_absolute(wudf_strbuf *sb, wudf_error *err) {
   wudf_strbuf abs;
   wudf_strbuf_init(&abs);
   wudf_strbuf_printf(&abs, "%s/%s", cwd, sb->data);
-  free(cwd);
+  wudf_free(cwd);
   wudf_strbuf_reset(sb);
   *sb = abs;
   return WUDF_OK;
@@ -193,14 +194,14 @@ wudf_status wudf_cache_open(wudf_cache *cache, const char *dir,
   char *tmp_dir = NULL;
   if (st == WUDF_OK) st = private_subdir(cache->dir, "tmp", &tmp_dir, err);
   if (st == WUDF_OK) sweep_stale(tmp_dir);
-  free(tmp_dir);
+  wudf_free(tmp_dir);
   if (st != WUDF_OK) wudf_cache_reset(cache);
   return st;
 }
 
 void wudf_cache_reset(wudf_cache *cache) {
   if (!cache) return;
-  free(cache->dir);
+  wudf_free(cache->dir);
   memset(cache, 0, sizeof *cache);
 }
 
@@ -241,7 +242,7 @@ static wudf_status build_entry(const wudf_cache *cache,
   wudf_remove_tree(AT_FDCWD, work.data);
 done:
   wudf_strbuf_reset(&work);
-  free(tmp_dir);
+  wudf_free(tmp_dir);
   return st;
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 
@@ -406,6 +407,6 @@ done:
 
 void wudf_process_result_reset(wudf_process_result *result) {
   if (!result) return;
-  free(result->output);
+  wudf_free(result->output);
   memset(result, 0, sizeof *result);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 
 /* Per-type spellings used in generated code. */
@@ -201,8 +202,8 @@ static bool import_type_eq(const wudf_wasm_info *info,
 /* Assigns each import a slot: one per distinct (module, name). */
 static wudf_status assign_slots(const wudf_wasm_info *info,
                                 wudf_shim_source *out, wudf_error *err) {
-  out->import_slot =
-      calloc(info->nimports ? info->nimports : 1, sizeof *out->import_slot);
+  out->import_slot = wudf_calloc(info->nimports ? info->nimports : 1,
+                                 sizeof *out->import_slot);
   if (!out->import_slot) return wudf_fail(err, WUDF_ERR_NOMEM, "out of memory");
   for (uint32_t i = 0; i < info->nimports; i++) {
     const wudf_wasm_import *im = &info->imports[i];
@@ -841,8 +842,8 @@ fail:
 }
 
 void wudf_shim_source_reset(wudf_shim_source *src) {
-  free(src->prelude);
-  free(src->postlude);
-  free(src->import_slot);
+  wudf_free(src->prelude);
+  wudf_free(src->postlude);
+  wudf_free(src->import_slot);
   memset(src, 0, sizeof *src);
 }

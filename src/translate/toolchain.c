@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/sha256.h"
@@ -93,7 +94,7 @@ static wudf_status read_file(const char *path, char **data, size_t *len,
     close(fd);
     return wudf_fail(err, WUDF_ERR_LIMIT, "reading %s: file too large", path);
   }
-  buf = malloc(size + 1);
+  buf = wudf_malloc(size + 1);
   if (!buf) goto nomem;
   while (got < size) {
     ssize_t r = read(fd, buf + got, size - got);
@@ -113,7 +114,7 @@ nomem:
 fail:;
   int e = errno;
   if (fd >= 0) close(fd);
-  free(buf);
+  wudf_free(buf);
   return wudf_fail(err, WUDF_ERR_IO, "reading %s: %s", path,
                    errstr(e, eb, sizeof eb));
 }
@@ -324,7 +325,7 @@ static wudf_status read_runtime_header(const wudf_toolchain *tc, char **text,
     return WUDF_ERR_COMPILE;
   }
   st = read_file(path, text, len, err);
-  free(path);
+  wudf_free(path);
   return st;
 }
 
@@ -346,7 +347,7 @@ static wudf_status compute_id(wudf_toolchain *tc, wudf_error *err) {
     wudf_sha256_final(&h, digest);
     wudf_sha256_to_hex(digest, tc->id_hex);
   }
-  free(header);
+  wudf_free(header);
   wudf_process_result_reset(&w);
   wudf_process_result_reset(&c);
   return st;
@@ -359,8 +360,8 @@ wudf_status wudf_toolchain_init(wudf_toolchain *tc, const char *cc,
   memset(tc, 0, sizeof *tc);
   if (!cc || !*cc || !wasm2c || !*wasm2c)
     return wudf_fail(err, WUDF_ERR_ARG, "toolchain: empty command name");
-  tc->cc = strdup(cc);
-  tc->wasm2c = strdup(wasm2c);
+  tc->cc = wudf_strdup(cc);
+  tc->wasm2c = wudf_strdup(wasm2c);
   tc->timeout_s = timeout_s;
   if (!tc->cc || !tc->wasm2c) {
     wudf_toolchain_reset(tc);
@@ -373,8 +374,8 @@ wudf_status wudf_toolchain_init(wudf_toolchain *tc, const char *cc,
 
 void wudf_toolchain_reset(wudf_toolchain *tc) {
   if (!tc) return;
-  free(tc->cc);
-  free(tc->wasm2c);
+  wudf_free(tc->cc);
+  wudf_free(tc->wasm2c);
   memset(tc, 0, sizeof *tc);
 }
 
@@ -497,8 +498,8 @@ static wudf_status patch_module_c(const wudf_build_input *in,
     size_t lens[] = {at, lead ? 1u : 0u, ol, nl ? 1u : 0u, len - at};
     st = write_parts(path, parts, lens, 5, err);
   }
-  free(text);
-  free(path);
+  wudf_free(text);
+  wudf_free(path);
   return st;
 }
 
@@ -512,7 +513,7 @@ static wudf_status write_unit(const wudf_build_input *in, const char *work_dir,
   const char *parts[] = {pre, k_include, post, "\n"};
   size_t lens[] = {strlen(pre), sizeof k_include - 1, strlen(post), 1};
   wudf_status st = write_parts(path, parts, lens, 4, err);
-  free(path);
+  wudf_free(path);
   return st;
 }
 
@@ -523,7 +524,7 @@ static wudf_status write_wasm(const wudf_build_input *in, const char *work_dir,
   const char *parts[] = {(const char *)in->wasm};
   size_t lens[] = {in->wasm_len};
   wudf_status st = write_parts(path, parts, lens, 1, err);
-  free(path);
+  wudf_free(path);
   return st;
 }
 
@@ -540,7 +541,7 @@ static wudf_status temp_output(const char *out_so_path, char **tmp,
       return wudf_fail(err, WUDF_ERR_IO, "getcwd: %s",
                        errstr(errno, eb, sizeof eb));
     wudf_strbuf_printf(&sb, "%s/", cwd);
-    free(cwd);
+    wudf_free(cwd);
   }
   wudf_strbuf_printf(&sb, "%s.tmp-XXXXXX", out_so_path);
   if (sb.oom) return wudf_fail(err, WUDF_ERR_NOMEM, "temporary output path");
@@ -613,7 +614,7 @@ static wudf_status compile_into(const wudf_toolchain *tc,
     st = wudf_fail(err, WUDF_ERR_IO, "renaming the compiled module to %s: %s",
                    out_so_path, errstr(errno, eb, sizeof eb));
   if (st != WUDF_OK) unlink(tmp);
-  free(tmp);
+  wudf_free(tmp);
   return st;
 }
 

@@ -1,2 +1,4 @@
 /* Traps with a divide by zero when b is 0. */
-int div0(int a, int b) { return a / b; }
+int div0(int a, int b) {
+  return a / b;
+}
