@@ -1315,7 +1315,16 @@ TEST(job_budget_refuses_string_map) {
   /* Unbudgeted, a batch's 32 MiB of strings are held at once; with a
    * 4 MiB budget the batch stops before. */
   CHECK_MSG(free_growth > 30000, "unbudgeted growth %ld KiB", free_growth);
+#ifdef __SANITIZE_ADDRESS__
+  /* AddressSanitizer keeps freed blocks in quarantine instead of reusing
+   * them, so peak RSS says nothing about what the job held at once: the
+   * bound is checked by the plain build only. */
+  printf("    peak RSS bound not checked under AddressSanitizer (budgeted "
+         "growth %ld KiB, unbudgeted %ld KiB)\n",
+         budget_growth, free_growth);
+#else
   CHECK_MSG(budget_growth >= 0 && budget_growth < 16000,
             "budgeted growth %ld KiB (unbudgeted %ld KiB)", budget_growth,
             free_growth);
+#endif
 }
