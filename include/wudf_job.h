@@ -21,11 +21,15 @@
  * the UDF's, a FILTER UDF returns bool or int32.
  *
  * Memory stays bounded: at most 2 * threads + 2 batches are in flight, and
- * with a host-memory budget every host buffer of the job is charged to it.
+ * with a host-memory budget the input batches in flight, the results and
+ * selections, and the executor's copies (widened columns, string
+ * conversions, string results) are charged to it. Buffers the input
+ * stream keeps for itself are the stream's (the CSV stream takes a budget
+ * of its own in wudf_csv_read_options).
  *
- * The CSV adapters (wudf_csv_stream_open, wudf_csv_sink_open) turn a CSV
- * file into a stream and a sink back into a file; wudf_run() in
- * wudf_run.h is the two around a job.
+ * The CSV adapter (wudf_csv_stream_open) turns a CSV file into a stream;
+ * wudf_run() in wudf_run.h is that stream, a job and a sink that writes
+ * CSV, JSON lines or a table.
  */
 #ifndef WUDF_JOB_H
 #define WUDF_JOB_H
