@@ -1319,9 +1319,10 @@ TEST(job_budget_refuses_string_map) {
   /* AddressSanitizer keeps freed blocks in quarantine instead of reusing
    * them, so peak RSS says nothing about what the job held at once: the
    * bound is checked by the plain build only. */
-  printf("    peak RSS bound not checked under AddressSanitizer (budgeted "
-         "growth %ld KiB, unbudgeted %ld KiB)\n",
-         budget_growth, free_growth);
+  printf(
+      "    peak RSS bound not checked under AddressSanitizer (budgeted "
+      "growth %ld KiB, unbudgeted %ld KiB)\n",
+      budget_growth, free_growth);
 #else
   CHECK_MSG(budget_growth >= 0 && budget_growth < 16000,
             "budgeted growth %ld KiB (unbudgeted %ld KiB)", budget_growth,
