@@ -65,6 +65,7 @@ lib: $(BUILD)/libwudf.a $(BUILD)/libwudf.so
 
 $(BUILD)/libwudf.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # nodelete: the library installs signal handlers and a thread-exit
