@@ -676,13 +676,24 @@ static wudf_status check_nulls(const struct ArrowArray *a, wudf_column *c,
   return WUDF_OK;
 }
 
-static int32_t load_offset(const void *offsets, int64_t i) {
-  int32_t v;
-  memcpy(&v, (const uint8_t *)offsets + (size_t)i * 4, 4);
+/* Offset i of a utf8 (4-byte) or large_utf8 (8-byte) offsets buffer. */
+static int64_t load_offset(const void *offsets, int64_t i, size_t width) {
+  const uint8_t *p = (const uint8_t *)offsets + (size_t)i * width;
+  if (width == 4) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+  }
+  int64_t v;
+  memcpy(&v, p, 8);
   return v;
 }
 
+/* Offsets of a utf8 or large_utf8 column (named `kind` in messages) start
+ * at 0 or more and never decrease; the data buffer may be NULL only when
+ * every string is empty. */
 static wudf_status check_offsets(const struct ArrowArray *a, wudf_column *c,
+                                 size_t width, const char *kind,
                                  const char *label, wudf_error *err) {
   static const uint8_t empty[1];
   c->data = a->buffers[2];
@@ -690,58 +701,23 @@ static wudf_status check_offsets(const struct ArrowArray *a, wudf_column *c,
     if (!c->data) c->data = empty;
     return WUDF_OK;
   }
-  int32_t prev = load_offset(c->values, a->offset);
+  int64_t first = load_offset(c->values, a->offset, width), prev = first;
   if (prev < 0)
-    return wudf_fail(err, WUDF_ERR_ARG, "%s: utf8 offset of row 0 is %d", label,
-                     prev);
+    return wudf_fail(err, WUDF_ERR_ARG, "%s: %s offset of row 0 is %lld", label,
+                     kind, (long long)prev);
   for (int64_t i = 1; i <= a->length; i++) {
-    int32_t o = load_offset(c->values, a->offset + i);
+    int64_t o = load_offset(c->values, a->offset + i, width);
     if (o < prev)
       return wudf_fail(err, WUDF_ERR_ARG,
-                       "%s: utf8 offsets decrease at row %lld (%d after %d)",
-                       label, (long long)(i - 1), o, prev);
-    prev = o;
-  }
-  if (!c->data && prev != load_offset(c->values, a->offset))
-    return wudf_fail(err, WUDF_ERR_ARG,
-                     "%s: the utf8 data buffer (buffers[2]) is NULL", label);
-  if (!c->data) c->data = empty;
-  return WUDF_OK;
-}
-
-static int64_t load_offset64(const void *offsets, int64_t i) {
-  int64_t v;
-  memcpy(&v, (const uint8_t *)offsets + (size_t)i * 8, 8);
-  return v;
-}
-
-static wudf_status check_offsets64(const struct ArrowArray *a, wudf_column *c,
-                                   const char *label, wudf_error *err) {
-  static const uint8_t empty[1];
-  c->data = a->buffers[2];
-  if (a->length == 0) {
-    if (!c->data) c->data = empty;
-    return WUDF_OK;
-  }
-  int64_t first = load_offset64(c->values, a->offset), prev = first;
-  if (prev < 0)
-    return wudf_fail(err, WUDF_ERR_ARG,
-                     "%s: large_utf8 offset of row 0 is %lld", label,
-                     (long long)prev);
-  for (int64_t i = 1; i <= a->length; i++) {
-    int64_t o = load_offset64(c->values, a->offset + i);
-    if (o < prev)
-      return wudf_fail(err, WUDF_ERR_ARG,
-                       "%s: large_utf8 offsets decrease at row %lld (%lld "
-                       "after %lld)",
-                       label, (long long)(i - 1), (long long)o,
+                       "%s: %s offsets decrease at row %lld (%lld after %lld)",
+                       label, kind, (long long)(i - 1), (long long)o,
                        (long long)prev);
     prev = o;
   }
   if (!c->data && prev != first)
     return wudf_fail(err, WUDF_ERR_ARG,
-                     "%s: the large_utf8 data buffer (buffers[2]) is NULL",
-                     label);
+                     "%s: the %s data buffer (buffers[2]) is NULL", label,
+                     kind);
   if (!c->data) c->data = empty;
   return WUDF_OK;
 }
@@ -808,9 +784,9 @@ wudf_status wudf_column_from_arrow(const struct ArrowArray *a,
   if (st == WUDF_OK) st = check_shape(a, out, l.text, err);
   if (st == WUDF_OK) st = check_nulls(a, out, l.text, err);
   if (st == WUDF_OK && out->type == WUDF_TYPE_UTF8)
-    st = check_offsets(a, out, l.text, err);
+    st = check_offsets(a, out, 4, "utf8", l.text, err);
   if (st == WUDF_OK && out->type == WUDF_TYPE_LARGE_UTF8)
-    st = check_offsets64(a, out, l.text, err);
+    st = check_offsets(a, out, 8, "large_utf8", l.text, err);
   if (st == WUDF_OK && out->type == WUDF_TYPE_UTF8_VIEW)
     st = check_views(a, out, l.text, err);
   return st;
